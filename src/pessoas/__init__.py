@@ -1,0 +1,1 @@
+"""pessoas: stores and finds pessoas under heavy load."""

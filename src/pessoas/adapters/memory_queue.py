@@ -1,0 +1,14 @@
+"""PersistenceQueue that stores at once: the embedded default has no broker and no worker."""
+
+from __future__ import annotations
+
+from pessoas.domain.model import Pessoa
+from pessoas.ports.repository import PessoaWriter
+
+
+class DirectPersistenceQueue:
+    def __init__(self, writer: PessoaWriter) -> None:
+        self._writer = writer
+
+    async def put(self, pessoa: Pessoa) -> None:
+        await self._writer.add_many([pessoa])

@@ -1,0 +1,133 @@
+"""The Pessoa entity and the rules a new pessoa must follow.
+
+The classification of bad input happens here, once for the whole service:
+a value of the wrong JSON type makes the input *unreadable* (HTTP 400),
+a value of the right type that breaks a rule makes it *invalid* (HTTP 422).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pessoas.domain.errors import InvalidPessoa, UnreadablePessoa
+
+APELIDO_MAX = 32
+NOME_MAX = 100
+STACK_ITEM_MAX = 32
+SEARCH_LIMIT = 50
+
+# Exactly four digits, dash, two digits, dash, two digits: ``date.fromisoformat`` alone would
+# also accept forms such as ``20230101`` or ``2023-W01-1`` on Python 3.11.
+_NASCIMENTO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Pessoa:
+    """A stored (or about to be stored) pessoa. Built only through :func:`new_pessoa` or trusted storage."""
+
+    id: uuid.UUID
+    apelido: str
+    nome: str
+    nascimento: dt.date
+    stack: tuple[str, ...] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pessoa as the API shows it: JSON-simple values only."""
+        return {
+            "id": str(self.id),
+            "apelido": self.apelido,
+            "nome": self.nome,
+            "nascimento": self.nascimento.isoformat(),
+            "stack": list(self.stack) if self.stack is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Pessoa:
+        """Rebuilds a pessoa written by :meth:`to_dict` (cache entries, queue messages)."""
+        stack = data.get("stack")
+        return cls(
+            id=uuid.UUID(data["id"]),
+            apelido=data["apelido"],
+            nome=data["nome"],
+            nascimento=dt.date.fromisoformat(data["nascimento"]),
+            stack=tuple(stack) if stack is not None else None,
+        )
+
+    def matches(self, term: str) -> bool:
+        """True when ``term`` is contained, case-insensitively, within one single field."""
+        needle = term.lower()
+        if needle in self.apelido.lower() or needle in self.nome.lower():
+            return True
+        return self.stack is not None and any(needle in item.lower() for item in self.stack)
+
+
+def _required_string(body: dict[str, Any], field: str, maximum: int) -> str:
+    value = body.get(field)
+    if value is None:
+        raise InvalidPessoa(f"{field} is required")
+    if not isinstance(value, str):
+        raise UnreadablePessoa(f"{field} must be a string")
+    if not value:
+        raise InvalidPessoa(f"{field} must not be empty")
+    if len(value) > maximum:
+        raise InvalidPessoa(f"{field} must have at most {maximum} characters")
+    return value
+
+
+def _nascimento(body: dict[str, Any]) -> dt.date:
+    value = _required_string(body, "nascimento", 10)
+    if not _NASCIMENTO_SHAPE.fullmatch(value):
+        raise InvalidPessoa("nascimento must be a date written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidPessoa("nascimento must be a real calendar date") from None
+
+
+def _stack(body: dict[str, Any]) -> tuple[str, ...] | None:
+    value = body.get("stack")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise UnreadablePessoa("stack must be an array of strings or null")
+    # Every type is checked before any rule, so that [1, null] is unreadable, not invalid.
+    for item in value:
+        if item is not None and not isinstance(item, str):
+            raise UnreadablePessoa("every element of stack must be a string")
+    for item in value:
+        if item is None:
+            raise InvalidPessoa("stack must not contain null")
+        if not item:
+            raise InvalidPessoa("an element of stack must not be empty")
+        if len(item) > STACK_ITEM_MAX:
+            raise InvalidPessoa(f"an element of stack must have at most {STACK_ITEM_MAX} characters")
+    return tuple(value)
+
+
+def new_pessoa(body: object, id: uuid.UUID | None = None) -> Pessoa:
+    """Reads a request body (already decoded from JSON) into a new pessoa, or says why it cannot.
+
+    Type errors are looked for across all fields before any rule is applied, so the answer
+    does not depend on the order in which fields happen to be checked.
+    """
+    if not isinstance(body, dict):
+        raise UnreadablePessoa("the body must be a JSON object")
+    for field in ("apelido", "nome", "nascimento"):
+        value = body.get(field)
+        if value is not None and not isinstance(value, str):
+            raise UnreadablePessoa(f"{field} must be a string")
+    stack = _stack(body)
+    apelido = _required_string(body, "apelido", APELIDO_MAX)
+    nome = _required_string(body, "nome", NOME_MAX)
+    nascimento = _nascimento(body)
+    return Pessoa(
+        id=id if id is not None else uuid.uuid4(),
+        apelido=apelido,
+        nome=nome,
+        nascimento=nascimento,
+        stack=stack,
+    )

@@ -1,0 +1,1 @@
+"""The ports: what the domain needs from the outside world, as small protocols."""

@@ -1,0 +1,28 @@
+"""The shared, fast memory every API instance consults: apelido reservations and pessoas by id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Protocol
+
+from pessoas.domain.model import Pessoa
+
+
+class PessoaCache(Protocol):
+    async def reserve(self, pessoa: Pessoa) -> bool:
+        """Atomically takes the pessoa's apelido and keeps the pessoa readable by id.
+
+        Returns False, changing nothing, when the apelido is already taken.
+        """
+        ...
+
+    async def release(self, pessoa: Pessoa) -> None:
+        """Undoes :meth:`reserve` for a pessoa whose creation could not be promised."""
+        ...
+
+    async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None: ...
+
+    async def restore_apelidos(self, apelidos: Iterable[str]) -> None:
+        """Marks apelidos as taken (after the cache lost its memory) without caching pessoas."""
+        ...

@@ -1,0 +1,16 @@
+"""How a created pessoa is handed over for storage."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pessoas.domain.model import Pessoa
+
+
+class PersistenceQueue(Protocol):
+    async def put(self, pessoa: Pessoa) -> None:
+        """Returns only once the pessoa's storage is guaranteed (the broker has confirmed it).
+
+        Raises :class:`pessoas.domain.errors.StorageUnavailable` when that cannot be guaranteed.
+        """
+        ...
