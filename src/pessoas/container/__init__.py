@@ -1,0 +1,73 @@
+"""The composition root: the one place that picks and constructs adapters, from settings.
+
+Storage, cache and queue are chosen independently: each backing service whose URL is set is
+used, and each left unset falls back to its in-memory twin. Every adapter group is a small
+container of its own, so only the chosen groups' resources (pools, connections) are opened.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from pessoas.container.memory import DirectQueue, MemoryCache, MemoryStorage
+from pessoas.domain.use_cases import (
+    CountPessoas,
+    CreatePessoa,
+    GetPessoa,
+    SearchPessoas,
+    StorePessoas,
+)
+from pessoas.settings import Settings
+
+
+class Container(containers.DeclarativeContainer):
+    wiring_config = containers.WiringConfiguration(
+        packages=["pessoas.entrypoints.http"],
+    )
+
+    settings = providers.Dependency(instance_of=Settings)
+    storage = providers.DependenciesContainer()
+    cache = providers.DependenciesContainer()
+    queue = providers.DependenciesContainer()
+
+    # Use cases hold no per-request state, so one of each serves every request.
+    create_pessoa = providers.Singleton(CreatePessoa, cache=cache.cache, queue=queue.queue)
+    get_pessoa = providers.Singleton(GetPessoa, cache=cache.cache, reader=storage.reader)
+    search_pessoas = providers.Singleton(SearchPessoas, reader=storage.reader)
+    count_pessoas = providers.Singleton(CountPessoas, reader=storage.reader)
+    store_pessoas = providers.Singleton(StorePessoas, writer=storage.writer)
+
+
+def _storage(settings: Settings) -> containers.Container:
+    if settings.database_url:
+        from pessoas.container.postgres import PostgresStorage
+
+        return PostgresStorage(settings=settings)
+    return MemoryStorage()
+
+
+def _cache(settings: Settings) -> containers.Container:
+    if settings.redis_url:
+        from pessoas.container.redis import RedisCache
+
+        return RedisCache(settings=settings)
+    return MemoryCache()
+
+
+def _queue(settings: Settings, storage: containers.Container) -> containers.Container:
+    if settings.amqp_url:
+        from pessoas.container.rabbitmq import RabbitmqQueue
+
+        return RabbitmqQueue(settings=settings)
+    return DirectQueue(writer=storage.writer)  # type: ignore[attr-defined]
+
+
+def build_container(settings: Settings | None = None) -> Container:
+    settings = settings if settings is not None else Settings()
+    storage = _storage(settings)
+    return Container(
+        settings=settings,
+        storage=storage,
+        cache=_cache(settings),
+        queue=_queue(settings, storage),
+    )

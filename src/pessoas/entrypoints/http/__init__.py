@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): four routes of the contract plus health and docs."""

@@ -1,0 +1,47 @@
+"""Builds the FastAPI application around a container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from pessoas.container import Container, build_container
+from pessoas.entrypoints.http import (
+    count_pessoas,
+    create_pessoa,
+    get_pessoa,
+    health,
+    search_pessoas,
+)
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    container = container if container is not None else build_container()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Pools and connections open here, inside the server's event loop, and close with it.
+        await _maybe_await(container.init_resources())
+        try:
+            yield
+        finally:
+            await _maybe_await(container.shutdown_resources())
+
+    app = FastAPI(
+        title="pessoas",
+        version="0.1.0",
+        summary="Stores and finds pessoas under heavy load.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    for module in (create_pessoa, get_pessoa, search_pessoas, count_pessoas, health):
+        app.include_router(module.router)
+    return app
+
+
+async def _maybe_await(result: object) -> None:
+    # dependency-injector returns an awaitable only when some resource is asynchronous.
+    if hasattr(result, "__await__"):
+        await result
