@@ -22,14 +22,10 @@ class Settings(BaseSettings):
     database_pool_min: int = 2
     database_pool_max: int = 8
 
-    redis_url: str | None = Field(
-        default=None, description="Redis URL; unset keeps reservations in memory"
-    )
+    redis_url: str | None = Field(default=None, description="Redis URL; unset keeps reservations in memory")
     redis_prefix: str = Field(default="pessoas:", description="namespace of every Redis key")
 
-    amqp_url: str | None = Field(
-        default=None, description="RabbitMQ URL; unset stores each pessoa directly"
-    )
+    amqp_url: str | None = Field(default=None, description="RabbitMQ URL; unset stores each pessoa directly")
     queue_name: str = Field(default="pessoas", description="the durable queue the worker consumes")
     publish_window_ms: float = Field(
         default=2.0, description="how long a publish waits for others to share its message"

@@ -42,7 +42,8 @@ def _storage(settings: Settings) -> containers.Container:
     if settings.database_url:
         from pessoas.container.postgres import PostgresStorage
 
-        return PostgresStorage(settings=settings)
+        chosen: containers.Container = PostgresStorage(settings=settings)
+        return chosen
     return MemoryStorage()
 
 
@@ -50,7 +51,8 @@ def _cache(settings: Settings) -> containers.Container:
     if settings.redis_url:
         from pessoas.container.redis import RedisCache
 
-        return RedisCache(settings=settings)
+        chosen: containers.Container = RedisCache(settings=settings)
+        return chosen
     return MemoryCache()
 
 
@@ -58,8 +60,9 @@ def _queue(settings: Settings, storage: containers.Container) -> containers.Cont
     if settings.amqp_url:
         from pessoas.container.rabbitmq import RabbitmqQueue
 
-        return RabbitmqQueue(settings=settings)
-    return DirectQueue(writer=storage.writer)  # type: ignore[attr-defined]
+        chosen: containers.Container = RabbitmqQueue(settings=settings)
+        return chosen
+    return DirectQueue(writer=storage.writer)
 
 
 def build_container(settings: Settings | None = None) -> Container:

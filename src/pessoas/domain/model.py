@@ -104,9 +104,7 @@ def _stack(body: dict[str, Any]) -> tuple[str, ...] | None:
         if not item:
             raise InvalidPessoa("an element of stack must not be empty")
         if len(item) > STACK_ITEM_MAX:
-            raise InvalidPessoa(
-                f"an element of stack must have at most {STACK_ITEM_MAX} characters"
-            )
+            raise InvalidPessoa(f"an element of stack must have at most {STACK_ITEM_MAX} characters")
     return tuple(value)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-PESSOA_EXAMPLE = {
+PESSOA_EXAMPLE: dict[str, Any] = {
     "apelido": "josé",
     "nome": "José Roberto",
     "nascimento": "2000-10-01",
@@ -24,7 +25,7 @@ class NewPessoa(BaseModel):
         default=None, description="each element 1 to 32 characters; null when none"
     )
 
-    model_config = {"json_schema_extra": {"examples": [PESSOA_EXAMPLE]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [PESSOA_EXAMPLE]})
 
 
 class PessoaOut(NewPessoa):

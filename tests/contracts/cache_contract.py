@@ -1,0 +1,64 @@
+"""What every PessoaCache must do. A subclass provides a ``cache`` fixture: a fresh, empty cache."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from tests.contracts.pessoas_factory import make_pessoa
+
+
+class CacheContract:
+    async def test_a_reserved_pessoa_reads_back_by_id(self, cache):
+        pessoa = make_pessoa()
+        assert await cache.reserve(pessoa) is True
+        assert await cache.get(pessoa.id) == pessoa
+
+    async def test_a_pessoa_without_stack_reads_back(self, cache):
+        pessoa = make_pessoa(stack=None)
+        assert await cache.reserve(pessoa) is True
+        assert await cache.get(pessoa.id) == pessoa
+
+    async def test_an_unknown_id_is_none(self, cache):
+        assert await cache.get(uuid.uuid4()) is None
+
+    async def test_a_taken_apelido_cannot_be_reserved_again(self, cache):
+        first = make_pessoa(apelido="unico")
+        second = make_pessoa(apelido="unico")
+        assert await cache.reserve(first) is True
+        assert await cache.reserve(second) is False
+        assert await cache.get(second.id) is None
+        assert await cache.get(first.id) == first
+
+    async def test_apelidos_are_case_sensitive(self, cache):
+        assert await cache.reserve(make_pessoa(apelido="Ana")) is True
+        assert await cache.reserve(make_pessoa(apelido="ana")) is True
+
+    async def test_release_frees_the_apelido_and_forgets_the_pessoa(self, cache):
+        pessoa = make_pessoa(apelido="solto")
+        await cache.reserve(pessoa)
+        await cache.release(pessoa)
+        assert await cache.get(pessoa.id) is None
+        assert await cache.reserve(make_pessoa(apelido="solto")) is True
+
+    async def test_release_of_another_pessoa_keeps_the_holder(self, cache):
+        holder = make_pessoa(apelido="dono")
+        loser = make_pessoa(apelido="dono")
+        await cache.reserve(holder)
+        assert await cache.reserve(loser) is False
+        await cache.release(loser)
+        assert await cache.reserve(make_pessoa(apelido="dono")) is False
+        assert await cache.get(holder.id) == holder
+
+    async def test_restored_apelidos_are_taken(self, cache):
+        await cache.restore_apelidos(["antigo", "velho"])
+        assert await cache.reserve(make_pessoa(apelido="antigo")) is False
+        assert await cache.reserve(make_pessoa(apelido="velho")) is False
+        assert await cache.reserve(make_pessoa(apelido="novo")) is True
+
+    async def test_concurrent_reservations_of_one_apelido_give_one_winner(self, cache):
+        contenders = [make_pessoa(apelido="disputado") for _ in range(50)]
+        results = await asyncio.gather(*(cache.reserve(p) for p in contenders))
+        assert results.count(True) == 1
+        winner = contenders[results.index(True)]
+        assert await cache.get(winner.id) == winner

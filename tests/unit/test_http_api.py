@@ -1,0 +1,187 @@
+"""The HTTP contract through the ASGI app, over the embedded in-memory adapters."""
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from pessoas.container import build_container
+from pessoas.entrypoints.http.app import create_app
+from pessoas.settings import Settings
+
+VALID = {"apelido": "josé", "nome": "José Roberto", "nascimento": "2000-10-01", "stack": ["C#", "Node"]}
+
+
+@pytest.fixture
+async def client():
+    # Settings built explicitly so that PESSOAS_* variables of the shell cannot leak in.
+    app = create_app(build_container(Settings(database_url=None, redis_url=None, amqp_url=None)))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as http:
+            yield http
+
+
+async def test_post_creates_with_201_location_and_body(client):
+    response = await client.post("/pessoas", json=VALID)
+    assert response.status_code == 201
+    body = response.json()
+    assert response.headers["location"] == f"/pessoas/{body['id']}"
+    uuid.UUID(body["id"])
+    assert {k: body[k] for k in VALID} == VALID
+
+
+async def test_a_created_pessoa_reads_back_at_its_location(client):
+    created = await client.post("/pessoas", json=dict(VALID, stack=None))
+    response = await client.get(created.headers["location"])
+    assert response.status_code == 200
+    assert response.json() == created.json()
+    assert response.json()["stack"] is None
+
+
+async def test_an_absent_stack_reads_back_as_null(client):
+    body = {k: v for k, v in VALID.items() if k != "stack"}
+    created = await client.post("/pessoas", json=body)
+    assert created.status_code == 201
+    assert (await client.get(created.headers["location"])).json()["stack"] is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not json", b"", b"[1, 2]", b'"text"', b"42", b"null", b'{"apelido": "a"', b"\xff\xfe"],
+)
+async def test_a_body_that_is_not_a_json_object_is_400(client, content):
+    response = await client.post("/pessoas", content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"nome": 1}, {"stack": "PHP"}, {"stack": [1, "PHP"]}, {"nascimento": 10}, {"apelido": True}],
+)
+async def test_a_field_of_the_wrong_type_is_400(client, changes):
+    assert (await client.post("/pessoas", json=dict(VALID, **changes))).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"apelido": None},
+        {"nome": None},
+        {"nascimento": None},
+        {"apelido": ""},
+        {"apelido": "a" * 33},
+        {"nome": "n" * 101},
+        {"nascimento": "2023-02-29"},
+        {"nascimento": "2000-13-01"},
+        {"stack": [None]},
+        {"stack": [""]},
+        {"stack": ["x" * 33]},
+    ],
+)
+async def test_a_broken_rule_is_422(client, changes):
+    assert (await client.post("/pessoas", json=dict(VALID, **changes))).status_code == 422
+
+
+@pytest.mark.parametrize("field", ["apelido", "nome", "nascimento"])
+async def test_a_missing_required_field_is_422(client, field):
+    body = {k: v for k, v in VALID.items() if k != field}
+    assert (await client.post("/pessoas", json=body)).status_code == 422
+
+
+async def test_a_taken_apelido_is_422(client):
+    assert (await client.post("/pessoas", json=VALID)).status_code == 201
+    assert (await client.post("/pessoas", json=dict(VALID, nome="Outro"))).status_code == 422
+    assert (await client.post("/pessoas", json=dict(VALID, apelido="JOSÉ"))).status_code == 201
+
+
+async def test_concurrent_posts_of_one_apelido_give_exactly_one_201(client):
+    responses = await asyncio.gather(*(client.post("/pessoas", json=VALID) for _ in range(40)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 1
+    assert statuses.count(422) == 39
+    assert (await client.get("/contagem-pessoas")).text == "1"
+
+
+async def test_a_body_over_64_kib_is_413(client):
+    big = dict(VALID, nome="n" * (64 * 1024))
+    assert (await client.post("/pessoas", json=big)).status_code == 413
+    assert (await client.get("/contagem-pessoas")).text == "0"
+
+
+async def test_a_chunked_body_over_64_kib_is_413(client):
+    async def chunks():
+        for _ in range(70):
+            yield b"x" * 1024
+
+    response = await client.post("/pessoas", content=chunks())
+    assert response.status_code == 413
+
+
+async def test_a_body_just_under_the_limit_is_read(client):
+    padding = "p" * (60 * 1024)
+    response = await client.post("/pessoas", json=dict(VALID, padding=padding))
+    assert response.status_code == 201
+
+
+async def test_unknown_fields_are_ignored(client):
+    response = await client.post("/pessoas", json=dict(VALID, idade=30, id="forged"))
+    assert response.status_code == 201
+    assert "idade" not in response.json()
+    assert response.json()["id"] != "forged"
+
+
+@pytest.mark.parametrize(
+    "path", [f"/pessoas/{uuid.uuid4()}", "/pessoas/not-a-uuid", "/pessoas/1", "/pessoas/%00"]
+)
+async def test_an_unknown_or_malformed_id_is_404(client, path):
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_search_finds_by_each_field_case_insensitively(client):
+    await client.post("/pessoas", json=VALID)
+    await client.post(
+        "/pessoas", json={"apelido": "ana", "nome": "Ana Barbosa", "nascimento": "1985-09-23", "stack": None}
+    )
+    for term, expected in [("node", 1), ("JOSÉ", 1), ("barbosa", 1), ("o", 2), ("python", 0)]:
+        response = await client.get("/pessoas", params={"t": term})
+        assert response.status_code == 200
+        assert len(response.json()) == expected, term
+
+
+async def test_search_does_not_span_fields(client):
+    await client.post("/pessoas", json={"apelido": "xxab", "nome": "cdyy", "nascimento": "2000-01-01"})
+    assert (await client.get("/pessoas", params={"t": "abcd"})).json() == []
+
+
+async def test_search_returns_at_most_50(client):
+    for i in range(55):
+        await client.post("/pessoas", json=dict(VALID, apelido=f"silva{i}", nome="Silva"))
+    assert len((await client.get("/pessoas", params={"t": "silva"})).json()) == 50
+
+
+@pytest.mark.parametrize("query", ["", "?t=", "?x=1"])
+async def test_search_without_a_term_is_400(client, query):
+    assert (await client.get(f"/pessoas{query}")).status_code == 400
+
+
+async def test_count_is_plain_text(client):
+    response = await client.get("/contagem-pessoas")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == "0"
+    await client.post("/pessoas", json=VALID)
+    assert (await client.get("/contagem-pessoas")).text == "1"
+
+
+async def test_health_and_docs(client):
+    assert (await client.get("/health")).status_code == 200
+    schema = (await client.get("/openapi.json")).json()
+    assert {"/pessoas", "/pessoas/{pessoa_id}", "/contagem-pessoas"} <= set(schema["paths"])
+    post = schema["paths"]["/pessoas"]["post"]
+    assert "application/json" in post["requestBody"]["content"]
+    assert {"201", "400", "413", "422"} <= set(post["responses"])
+    assert (await client.get("/docs")).status_code == 200

@@ -1,0 +1,39 @@
+"""The in-memory twins pass the same contracts as the real adapters."""
+
+import pytest
+
+from pessoas.adapters.memory_cache import InMemoryPessoaCache
+from pessoas.adapters.memory_queue import DirectPersistenceQueue
+from pessoas.adapters.memory_store import InMemoryPessoaStore
+from tests.contracts.cache_contract import CacheContract
+from tests.contracts.queue_contract import QueueContract
+from tests.contracts.store_contract import StoreContract
+
+
+class TestInMemoryStore(StoreContract):
+    @pytest.fixture
+    def store(self):
+        return InMemoryPessoaStore()
+
+
+class TestInMemoryCache(CacheContract):
+    @pytest.fixture
+    def cache(self):
+        return InMemoryPessoaCache()
+
+
+class TestDirectQueue(QueueContract):
+    @pytest.fixture
+    def storage(self):
+        return InMemoryPessoaStore()
+
+    @pytest.fixture
+    def queue(self, storage):
+        return DirectPersistenceQueue(storage)
+
+    @pytest.fixture
+    def delivered(self, storage):
+        async def wait_for_storage():
+            return storage  # the direct queue stores before put returns
+
+        return wait_for_storage
