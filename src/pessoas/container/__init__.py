@@ -21,10 +21,6 @@ from pessoas.settings import Settings
 
 
 class Container(containers.DeclarativeContainer):
-    wiring_config = containers.WiringConfiguration(
-        packages=["pessoas.entrypoints.http"],
-    )
-
     settings = providers.Dependency(instance_of=Settings)
     storage = providers.DependenciesContainer()
     cache = providers.DependenciesContainer()

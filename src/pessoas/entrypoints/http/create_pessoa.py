@@ -1,62 +1,59 @@
 """POST /pessoas."""
 
-from typing import Annotated
-
 import orjson
-from dependency_injector.wiring import Provide, inject
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from pessoas.container import Container
 from pessoas.domain.errors import InvalidPessoa, StorageUnavailable, UnreadablePessoa
 from pessoas.domain.use_cases import CreatePessoa
 from pessoas.entrypoints.http.body import BodyTooLarge, read_limited_body
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
 from pessoas.entrypoints.http.schemas import ErrorOut, NewPessoa, PessoaOut
 
-router = APIRouter()
 
+def build_router(create: CreatePessoa) -> APIRouter:
+    router = APIRouter()
 
-@router.post(
-    "/pessoas",
-    status_code=201,
-    summary="Create a pessoa",
-    response_model=PessoaOut,
-    responses={
-        400: {
-            "model": ErrorOut,
-            "description": "not JSON, not an object, or a field of the wrong type",
+    @router.post(
+        "/pessoas",
+        status_code=201,
+        summary="Create a pessoa",
+        response_model=PessoaOut,
+        responses={
+            400: {
+                "model": ErrorOut,
+                "description": "not JSON, not an object, or a field of the wrong type",
+            },
+            413: {"model": ErrorOut, "description": "body over 64 KiB"},
+            422: {"model": ErrorOut, "description": "a rule broken, or the apelido already taken"},
+            503: {"model": ErrorOut, "description": "storage cannot take the pessoa now; retry"},
         },
-        413: {"model": ErrorOut, "description": "body over 64 KiB"},
-        422: {"model": ErrorOut, "description": "a rule broken, or the apelido already taken"},
-        503: {"model": ErrorOut, "description": "storage cannot take the pessoa now; retry"},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": NewPessoa.model_json_schema()}},
-        }
-    },
-)
-@inject
-async def create_pessoa(
-    request: Request,
-    create: Annotated[CreatePessoa, Depends(Provide[Container.create_pessoa])],
-) -> Response:
-    try:
-        raw = await read_limited_body(request)
-    except BodyTooLarge:
-        return error(413, "the body must not exceed 64 KiB")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return error(400, "the body is not valid JSON")
-    try:
-        pessoa = await create(body)
-    except UnreadablePessoa as exc:
-        return error(400, str(exc))
-    except InvalidPessoa as exc:  # ApelidoTaken included
-        return error(422, str(exc))
-    except StorageUnavailable:
-        return error(503, "storage is unavailable; the pessoa was not created, retry later")
-    return OrjsonResponse(pessoa, status_code=201, headers={"Location": f"/pessoas/{pessoa.id}"})
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": NewPessoa.model_json_schema()}},
+            }
+        },
+    )
+    async def create_pessoa(
+        request: Request,
+    ) -> Response:
+        try:
+            raw = await read_limited_body(request)
+        except BodyTooLarge:
+            return error(413, "the body must not exceed 64 KiB")
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return error(400, "the body is not valid JSON")
+        try:
+            pessoa = await create(body)
+        except UnreadablePessoa as exc:
+            return error(400, str(exc))
+        except InvalidPessoa as exc:  # ApelidoTaken included
+            return error(422, str(exc))
+        except StorageUnavailable:
+            return error(503, "storage is unavailable; the pessoa was not created, retry later")
+        return OrjsonResponse(pessoa, status_code=201, headers={"Location": f"/pessoas/{pessoa.id}"})
+
+    return router

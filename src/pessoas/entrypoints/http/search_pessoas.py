@@ -2,36 +2,35 @@
 
 from typing import Annotated
 
-from dependency_injector.wiring import Provide, inject
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from pessoas.container import Container
 from pessoas.domain.errors import InvalidSearchTerm
 from pessoas.domain.use_cases import SearchPessoas
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
 from pessoas.entrypoints.http.schemas import ErrorOut, PessoaOut
 
-router = APIRouter()
 
+def build_router(search: SearchPessoas) -> APIRouter:
+    router = APIRouter()
 
-@router.get(
-    "/pessoas",
-    summary="Search pessoas",
-    description="At most 50 pessoas whose apelido, nome or one stack element contains `t`, "
-    "compared case-insensitively.",
-    response_model=list[PessoaOut],
-    responses={400: {"model": ErrorOut, "description": "t absent or empty"}},
-)
-@inject
-async def search_pessoas(
-    search: Annotated[SearchPessoas, Depends(Provide[Container.search_pessoas])],
-    # Optional here so that a missing t reaches the use case and gets the contract's 400,
-    # not FastAPI's 422.
-    t: Annotated[str | None, Query(description="the search term")] = None,
-) -> Response:
-    try:
-        found = await search(t)
-    except InvalidSearchTerm as exc:
-        return error(400, str(exc))
-    return OrjsonResponse(found)
+    @router.get(
+        "/pessoas",
+        summary="Search pessoas",
+        description="At most 50 pessoas whose apelido, nome or one stack element contains `t`, "
+        "compared case-insensitively.",
+        response_model=list[PessoaOut],
+        responses={400: {"model": ErrorOut, "description": "t absent or empty"}},
+    )
+    async def search_pessoas(
+        # Optional here so that a missing t reaches the use case and gets the contract's 400,
+        # not FastAPI's 422.
+        t: Annotated[str | None, Query(description="the search term")] = None,
+    ) -> Response:
+        try:
+            found = await search(t)
+        except InvalidSearchTerm as exc:
+            return error(400, str(exc))
+        return OrjsonResponse(found)
+
+    return router
