@@ -34,6 +34,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         version="0.1.0",
         summary="Stores and finds pessoas under heavy load.",
         lifespan=lifespan,
+        # "/pessoas/" is an empty id (404), not a redirect to the search route.
+        redirect_slashes=False,
     )
     # Each route receives its use case once, here: the request path then touches no
     # dependency machinery at all (FastAPI would run dependency-injector's sync markers on a
