@@ -142,3 +142,16 @@ async def test_store_pessoas_is_idempotent(store):
     assert await StorePessoas(store)(batch) == 3
     assert await StorePessoas(store)(batch) == 0
     assert await store.count() == 3
+
+
+class DownCache(InMemoryPessoaCache):
+    """A cache whose server is unreachable."""
+
+    async def get(self, pessoa_id):
+        raise StorageUnavailable("cache down")
+
+
+async def test_reads_by_id_fall_back_to_storage_when_the_cache_is_down(store):
+    pessoa = make_pessoa()
+    await store.add_many([pessoa])
+    assert await GetPessoa(DownCache(), store)(pessoa.id) == pessoa

@@ -23,3 +23,11 @@ class InvalidSearchTerm(PessoaError):
 
 class StorageUnavailable(PessoaError):
     """A backing service cannot take the write now; nothing was promised to the caller."""
+
+
+class StorageUncertain(PessoaError):
+    """The pessoa was handed over but its storage could not be confirmed: it may yet be stored.
+
+    Nothing was promised to the caller, but the apelido stays taken, since a pessoa that does
+    get stored must not share it with another.
+    """

@@ -31,8 +31,8 @@ class CreatePessoa:
             await self._queue.put(pessoa)
         except StorageUnavailable:
             # The queue says for certain that nothing was handed over: free the apelido again.
-            # Any other failure leaves the reservation in place, since the pessoa may yet be
-            # stored, and a held apelido is safer than a doubled one.
+            # Any other failure (StorageUncertain included) leaves the reservation in place,
+            # since the pessoa may yet be stored, and a held apelido is safer than a doubled one.
             await self._cache.release(pessoa)
             raise
         return pessoa
@@ -46,7 +46,10 @@ class GetPessoa:
         self._reader = reader
 
     async def __call__(self, pessoa_id: uuid.UUID) -> Pessoa | None:
-        pessoa = await self._cache.get(pessoa_id)
+        try:
+            pessoa = await self._cache.get(pessoa_id)
+        except StorageUnavailable:
+            pessoa = None  # the cache is down or restarting: storage still answers
         if pessoa is not None:
             return pessoa
         return await self._reader.get(pessoa_id)

@@ -1,8 +1,9 @@
 """GET /contagem-pessoas."""
 
 from fastapi import APIRouter
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 
+from pessoas.domain.errors import StorageUnavailable
 from pessoas.domain.use_cases import CountPessoas
 
 
@@ -13,9 +14,16 @@ def build_router(count: CountPessoas) -> APIRouter:
         "/contagem-pessoas",
         summary="Count stored pessoas",
         response_class=PlainTextResponse,
-        responses={200: {"content": {"text/plain": {"example": "46500"}}}},
+        responses={
+            200: {"content": {"text/plain": {"example": "46500"}}},
+            503: {"description": "storage unavailable"},
+        },
     )
-    async def count_pessoas() -> PlainTextResponse:
-        return PlainTextResponse(str(await count()))
+    async def count_pessoas() -> Response:
+        try:
+            stored = await count()
+        except StorageUnavailable:
+            return PlainTextResponse("storage is unavailable; retry later", status_code=503)
+        return PlainTextResponse(str(stored))
 
     return router

@@ -4,7 +4,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from pessoas.domain.errors import InvalidPessoa, StorageUnavailable, UnreadablePessoa
+from pessoas.domain.errors import InvalidPessoa, StorageUnavailable, StorageUncertain, UnreadablePessoa
 from pessoas.domain.use_cases import CreatePessoa
 from pessoas.entrypoints.http.body import BodyTooLarge, read_limited_body
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
@@ -54,6 +54,8 @@ def build_router(create: CreatePessoa) -> APIRouter:
             return error(422, str(exc))
         except StorageUnavailable:
             return error(503, "storage is unavailable; the pessoa was not created, retry later")
+        except StorageUncertain:
+            return error(503, "storage did not confirm the pessoa; its apelido stays taken")
         return OrjsonResponse(pessoa, status_code=201, headers={"Location": f"/pessoas/{pessoa.id}"})
 
     return router

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from pessoas.domain.errors import InvalidSearchTerm
+from pessoas.domain.errors import InvalidSearchTerm, StorageUnavailable
 from pessoas.domain.use_cases import SearchPessoas
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
 from pessoas.entrypoints.http.schemas import ErrorOut, PessoaOut
@@ -20,7 +20,10 @@ def build_router(search: SearchPessoas) -> APIRouter:
         description="At most 50 pessoas whose apelido, nome or one stack element contains `t`, "
         "compared case-insensitively.",
         response_model=list[PessoaOut],
-        responses={400: {"model": ErrorOut, "description": "t absent or empty"}},
+        responses={
+            400: {"model": ErrorOut, "description": "t absent or empty"},
+            503: {"model": ErrorOut, "description": "storage unavailable"},
+        },
     )
     async def search_pessoas(
         # Optional here so that a missing t reaches the use case and gets the contract's 400,
@@ -31,6 +34,8 @@ def build_router(search: SearchPessoas) -> APIRouter:
             found = await search(t)
         except InvalidSearchTerm as exc:
             return error(400, str(exc))
+        except StorageUnavailable:
+            return error(503, "storage is unavailable; retry later")
         return OrjsonResponse(found)
 
     return router
