@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# The compose topology without Docker, on this machine's own PostgreSQL, Redis and RabbitMQ:
+# nginx on :9999 in front of two API instances (round-robin) and the worker, the three of them
+# under deploy/local/supervise.py (restarts whatever dies). Everything it writes is under run/.
+#
+#   deploy/local/stack.sh up       start the stack; returns once :9999/health answers
+#   ENVELOPE=1 deploy/local/stack.sh up
+#                                  the same, with the whole server side (nginx, APIs, worker,
+#                                  PostgreSQL, Redis, RabbitMQ) in cgroups: 1.5 CPUs, 3 GB
+#   deploy/local/stack.sh down     stop what `up` started (never the system services) and
+#                                  undo the envelope
+#   deploy/local/stack.sh reset    empty the data: tables, the Redis db, the RabbitMQ queues
+#   deploy/local/stack.sh status   what runs, what answers, the envelope
+#   deploy/local/stack.sh render-nginx DIR
+#                                  write the local nginx config into DIR (tests run nginx -t on it)
+#
+# Knobs (environment, with defaults):
+#   PESSOAS_DATABASE_URL  postgresql://root@127.0.0.1:5432/pessoas
+#   PESSOAS_REDIS_URL     redis://127.0.0.1:6379/0
+#   PESSOAS_AMQP_URL      amqp://guest:guest@127.0.0.1:5672/%2F
+#   PESSOAS_UPSTREAM      uds (unix sockets run/api1.sock, run/api2.sock) or tcp (ports below)
+#   PESSOAS_API_PORTS     "9001 9002" (with PESSOAS_UPSTREAM=tcp, on 127.0.0.1)
+#   PESSOAS_WORKER_ARGS   extra arguments of `pessoas worker`, e.g. "--processes 1 --threads 2"
+#   PESSOAS_UP_TIMEOUT    60 (seconds `up` waits for health)
+#   PESSOAS_STOP_TIMEOUT  30 (seconds `down` waits for a graceful stop)
+#   ENVELOPE              0; 1 puts the server side in the cgroups below (with `up`)
+#   PESSOAS_ENVELOPE_CPUS 1.5    PESSOAS_ENVELOPE_MEMORY 3G    PESSOAS_CGROUP pessoas
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+# shellcheck source=deploy/local/lib.sh
+source deploy/local/lib.sh
+export PESSOAS_DATABASE_URL PESSOAS_REDIS_URL PESSOAS_AMQP_URL # for migrate, serve and worker
+
+RUN=$ROOT/run
+LOGS=$RUN/logs
+PIDS=$RUN/pids
+NGINX_DIR=$RUN/nginx
+SUPERVISOR_PID=$RUN/supervise.pid
+NGINX_PID=$NGINX_DIR/nginx.pid
+PESSOAS=$ROOT/.venv/bin/pessoas
+PYTHON=$ROOT/.venv/bin/python
+
+: "${PESSOAS_UPSTREAM:=uds}"
+: "${PESSOAS_API_PORTS:=9001 9002}"
+: "${PESSOAS_WORKER_ARGS:=}"
+: "${PESSOAS_UP_TIMEOUT:=60}"
+: "${PESSOAS_STOP_TIMEOUT:=30}"
+: "${ENVELOPE:=0}"
+: "${PESSOAS_ENVELOPE_CPUS:=1.5}"
+: "${PESSOAS_ENVELOPE_MEMORY:=3G}"
+: "${PESSOAS_CGROUP:=pessoas}"
+read -r API1_PORT API2_PORT <<<"$PESSOAS_API_PORTS"
+CGROUP_CONTROLLERS=(cpu cpuacct memory)
+CG=/sys/fs/cgroup
+
+alive() { # PID: running (a zombie, not yet reaped by init, counts as gone)
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
+    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+pid_of() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
+
+# --- nginx -------------------------------------------------------------------------------------
+
+api_listen_args() { # N -> the `pessoas serve` arguments of instance N
+  if [ "$PESSOAS_UPSTREAM" = uds ]; then
+    echo "--uds $RUN/api$1.sock"
+  else
+    local port=API$1_PORT
+    echo "--host 127.0.0.1 --port ${!port}"
+  fi
+}
+
+render_nginx() { # DIR: nginx.conf (a link to the shared one) and upstream-servers.conf
+  local dir=$1
+  mkdir -p "$dir"
+  ln -sfn "$ROOT/deploy/nginx/nginx.conf" "$dir/nginx.conf"
+  {
+    echo "# Written by deploy/local/stack.sh (PESSOAS_UPSTREAM=$PESSOAS_UPSTREAM): the local instances."
+    if [ "$PESSOAS_UPSTREAM" = uds ]; then
+      echo "server unix:$RUN/api1.sock max_fails=3 fail_timeout=2s;"
+      echo "server unix:$RUN/api2.sock max_fails=3 fail_timeout=2s;"
+    elif [ "$PESSOAS_UPSTREAM" = tcp ]; then
+      echo "server 127.0.0.1:$API1_PORT max_fails=3 fail_timeout=2s;"
+      echo "server 127.0.0.1:$API2_PORT max_fails=3 fail_timeout=2s;"
+    else
+      die "PESSOAS_UPSTREAM must be uds or tcp, not '$PESSOAS_UPSTREAM'"
+    fi
+  } >"$dir/upstream-servers.conf"
+}
+
+nginx_args() { # the command line that runs (or signals) the local nginx
+  local globals="pid $NGINX_PID;"
+  # Without `user`, workers started by root run as nobody, who cannot reach run/*.sock.
+  [ "$(id -u)" = 0 ] && globals="$globals user root;"
+  printf '%s\0' -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" -e "$LOGS/nginx-error.log" -g "$globals"
+}
+
+run_nginx() { local -a args; mapfile -d '' args < <(nginx_args); nginx "${args[@]}" "$@"; }
+
+# --- the envelope (cgroup v1) ------------------------------------------------------------------
+
+cg_dir() { echo "$CG/$1/$PESSOAS_CGROUP"; }
+
+envelope_create() {
+  [ "$(id -u)" = 0 ] || die "ENVELOPE=1 needs root (cgroups)"
+  [ -d "$CG/cpu" ] || die "no cgroup v1 cpu controller at $CG/cpu"
+  local quota
+  quota=$(python3 -c "print(int(float('$PESSOAS_ENVELOPE_CPUS') * 100000))")
+  mkdir -p "$(cg_dir cpu)"
+  echo 100000 >"$(cg_dir cpu)/cpu.cfs_period_us"
+  echo "$quota" >"$(cg_dir cpu)/cpu.cfs_quota_us"
+  log "envelope: $(cg_dir cpu): cpu.cfs_quota_us=$quota cpu.cfs_period_us=100000 ($PESSOAS_ENVELOPE_CPUS CPUs)"
+  if [ -d "$CG/cpuacct" ] && mkdir -p "$(cg_dir cpuacct)" 2>/dev/null; then
+    log "envelope: $(cg_dir cpuacct): accounting only (cpuacct.usage: CPU ns used)"
+  fi
+  if [ -d "$CG/memory" ] && mkdir -p "$(cg_dir memory)" 2>/dev/null; then
+    echo 3 >"$(cg_dir memory)/memory.move_charge_at_immigrate" 2>/dev/null || true
+    if echo "$PESSOAS_ENVELOPE_MEMORY" >"$(cg_dir memory)/memory.limit_in_bytes" 2>/dev/null; then
+      log "envelope: $(cg_dir memory): memory.limit_in_bytes=$(cat "$(cg_dir memory)/memory.limit_in_bytes") ($PESSOAS_ENVELOPE_MEMORY)"
+    else
+      log "envelope: memory limit not allowed here; CPU only"
+      rmdir "$(cg_dir memory)" 2>/dev/null || true
+    fi
+  else
+    log "envelope: no memory cgroup here; CPU only"
+  fi
+}
+
+envelope_join() { # PID...: into every group of the envelope (a process moves with all its threads)
+  local ctrl pid
+  for ctrl in "${CGROUP_CONTROLLERS[@]}"; do
+    [ -d "$(cg_dir "$ctrl")" ] || continue
+    for pid in "$@"; do echo "$pid" >"$(cg_dir "$ctrl")/cgroup.procs" 2>/dev/null || true; done
+  done
+}
+
+descendants() { # PID...: those processes and all their descendants
+  local pid
+  for pid in "$@"; do
+    echo "$pid"
+    # shellcheck disable=SC2046
+    descendants $(pgrep -P "$pid" || true)
+  done
+}
+
+system_service_pids() { # NAME PID... for PostgreSQL, Redis and RabbitMQ (every process, by owner)
+  local redis_pid
+  echo "postgresql $(pgrep -u postgres | tr '\n' ' ')"
+  redis_pid=$(redis-cli -u "$PESSOAS_REDIS_URL" info server 2>/dev/null | tr -d '\r' |
+    sed -n 's/^process_id://p')
+  # shellcheck disable=SC2086 # empty when Redis does not say
+  echo "redis $(descendants ${redis_pid:-} | tr '\n' ' ')"
+  echo "rabbitmq $(pgrep -u rabbitmq | tr '\n' ' ')"
+}
+
+envelope_in_group() { grep -qx "$1" "$(cg_dir cpu)/cgroup.procs" 2>/dev/null; }
+
+envelope_move_system_services() {
+  local name pids pid moved total
+  while read -r name pids; do
+    # shellcheck disable=SC2086
+    envelope_join $pids
+    moved=0 total=0
+    for pid in $pids; do
+      alive "$pid" || continue # a short-lived child (rabbit's disk monitor runs df, ...)
+      total=$((total + 1))
+      envelope_in_group "$pid" && moved=$((moved + 1))
+    done
+    log "envelope: $name: $moved of $total running processes moved in (pids seen: ${pids:-none})"
+  done < <(system_service_pids)
+}
+
+envelope_report_stack() {
+  local pids pid in=0 total=0
+  # shellcheck disable=SC2046
+  pids=$(descendants $(pid_of "$SUPERVISOR_PID") $(pid_of "$NGINX_PID"))
+  # shellcheck disable=SC2086
+  envelope_join $pids # any stray: already in by inheritance, this only makes sure
+  for pid in $pids; do
+    total=$((total + 1))
+    envelope_in_group "$pid" && in=$((in + 1))
+  done
+  log "envelope: stack (supervisor, APIs, worker, nginx): $in of $total processes in the groups"
+}
+
+envelope_remove() {
+  local ctrl dir pid n
+  for ctrl in "${CGROUP_CONTROLLERS[@]}"; do
+    dir=$(cg_dir "$ctrl")
+    [ -d "$dir" ] || continue
+    n=0
+    for _ in 1 2 3; do # a process may fork while we move: go round until the group is empty
+      while read -r pid; do
+        echo "$pid" >"$CG/$ctrl/cgroup.procs" 2>/dev/null && n=$((n + 1))
+      done <"$dir/cgroup.procs"
+      [ -s "$dir/cgroup.procs" ] || break
+    done
+    if rmdir "$dir" 2>/dev/null; then
+      log "envelope: $ctrl: $n processes moved back to the root group; $dir removed"
+    else
+      log "envelope: $ctrl: could not remove $dir (still holds: $(tr '\n' ' ' <"$dir/cgroup.procs"))"
+    fi
+  done
+}
+
+# --- up / down / status / reset ----------------------------------------------------------------
+
+running_supervisor() { local pid; pid=$(pid_of "$SUPERVISOR_PID"); alive "$pid" && echo "$pid"; }
+
+instance_health() { # N
+  if [ "$PESSOAS_UPSTREAM" = uds ]; then
+    curl -sf -m 2 --unix-socket "$RUN/api$1.sock" http://localhost/health
+  else
+    local port=API$1_PORT
+    curl -sf -m 2 "http://127.0.0.1:${!port}/health"
+  fi
+}
+stack_health() { instance_health 1 && instance_health 2 && curl -sf -m 2 http://127.0.0.1:9999/health; }
+
+tail_logs() {
+  local f
+  for f in "$LOGS"/*.log; do
+    [ -e "$f" ] || continue
+    printf '\n--- tail of %s ---\n' "${f#"$ROOT"/}" >&2
+    tail -n 25 "$f" >&2
+  done
+}
+
+# Both start from a shell that first joins the envelope (with ENVELOPE=1): whatever they fork
+# afterwards, restarts included, is born inside it.
+start_supervisor() { # (run in the background: its pid is $!)
+  [ "$ENVELOPE" = 1 ] && envelope_join "$BASHPID"
+  exec "$PYTHON" "$ROOT/deploy/local/supervise.py" "$@"
+}
+start_nginx() { (
+  [ "$ENVELOPE" = 1 ] && envelope_join "$BASHPID"
+  run_nginx
+); }
+
+cmd_up() {
+  [ -x "$PESSOAS" ] || die "$PESSOAS is missing: build the venv first (make stack does)"
+  if pid=$(running_supervisor); then
+    log "the stack is already up (supervisor pid $pid); 'deploy/local/stack.sh down' first to restart it"
+    stack_health >/dev/null || die "...but it does not answer on :9999/health"
+    return 0
+  fi
+  ensure_nginx
+  ensure_services
+  ensure_database
+  mkdir -p "$LOGS" "$PIDS"
+
+  log "pessoas migrate"
+  "$PESSOAS" migrate </dev/null >>"$LOGS/migrate.log" 2>&1 ||
+    { tail -n 30 "$LOGS/migrate.log" >&2; die "pessoas migrate failed (log: run/logs/migrate.log)"; }
+
+  render_nginx "$NGINX_DIR"
+  run_nginx -t -q 2>>"$LOGS/nginx-error.log" ||
+    { tail -n 5 "$LOGS/nginx-error.log" >&2; die "nginx -t failed on $NGINX_DIR/nginx.conf"; }
+  if alive "$(pid_of "$NGINX_PID")"; then
+    die "an nginx from an earlier run is still up (pid $(pid_of "$NGINX_PID")): run 'deploy/local/stack.sh down'"
+  fi
+  if tcp_open 127.0.0.1 9999; then
+    die "port 9999 is taken by another process: $(ss -Hltnp 'sport = :9999' | head -1)"
+  fi
+
+  if [ "$ENVELOPE" = 1 ]; then
+    envelope_create
+    envelope_move_system_services
+  elif [ -d "$(cg_dir cpu)" ]; then
+    log "ENVELOPE is not 1: removing the envelope left by an earlier run"
+    envelope_remove
+  fi
+
+  rm -f "$RUN"/api*.sock
+  local -a programs=()
+  for n in 1 2; do
+    programs+=(--program "api$n=$PESSOAS serve $(api_listen_args "$n")")
+  done
+  programs+=(--program "worker=$PESSOAS worker $PESSOAS_WORKER_ARGS")
+  log "starting the supervisor: api1, api2, worker ($PESSOAS_UPSTREAM upstreams)"
+  start_supervisor --log-dir "$LOGS" --pid-dir "$PIDS" --grace 20 "${programs[@]}" \
+    </dev/null >>"$LOGS/supervise.log" 2>&1 &
+  echo $! >"$SUPERVISOR_PID"
+
+  log "starting nginx on :9999"
+  start_nginx </dev/null 2>>"$LOGS/nginx-error.log" ||
+    { tail_logs; cmd_down >&2 || true; die "nginx did not start (run/logs/nginx-error.log)"; }
+
+  log "waiting up to ${PESSOAS_UP_TIMEOUT}s for both instances and :9999/health"
+  if ! wait_for "the stack" "$PESSOAS_UP_TIMEOUT" stack_health; then
+    tail_logs
+    printf '\n' >&2
+    log "the stack did not answer within ${PESSOAS_UP_TIMEOUT}s: stopping it"
+    cmd_down >&2 || true
+    die "deploy/local/stack.sh up failed: no answer from http://127.0.0.1:9999/health (logs above, in run/logs/)"
+  fi
+  [ "$ENVELOPE" = 1 ] && envelope_report_stack
+  log "up: http://127.0.0.1:9999 (supervisor pid $(pid_of "$SUPERVISOR_PID"), nginx pid $(pid_of "$NGINX_PID"); logs in run/logs/)"
+}
+
+stop_pid() { # PID SIGNAL WHAT: signal it and wait until it is gone
+  local pid=$1 sig=$2 what=$3 deadline=$((SECONDS + PESSOAS_STOP_TIMEOUT))
+  alive "$pid" || return 0
+  log "stopping $what (pid $pid, SIG$sig)"
+  kill -s "$sig" "$pid" 2>/dev/null || true
+  while alive "$pid"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "$what still runs after ${PESSOAS_STOP_TIMEOUT}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+  done
+}
+
+cmd_down() {
+  local pid f
+  stop_pid "$(pid_of "$SUPERVISOR_PID")" TERM "the supervisor (it stops api1, api2, worker)"
+  rm -f "$SUPERVISOR_PID"
+  # Programs orphaned by a supervisor that was killed outright: only our own pessoas processes.
+  for f in "$PIDS"/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(pid_of "$f")
+    if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$PESSOAS"; then
+      stop_pid "$pid" TERM "orphaned $(basename "$f" .pid)"
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+  pid=$(pid_of "$NGINX_PID")
+  if alive "$pid"; then
+    log "stopping nginx (pid $pid, graceful quit)"
+    command -v nginx >/dev/null && run_nginx -s quit 2>>"$LOGS/nginx-error.log" || kill -QUIT "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + PESSOAS_STOP_TIMEOUT))
+    while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    alive "$pid" && { log "nginx still runs: SIGTERM"; kill -TERM "$pid" 2>/dev/null || true; }
+  fi
+  rm -f "$RUN"/api*.sock
+  if [ -d "$(cg_dir cpu)" ] || [ -d "$(cg_dir memory)" ] || [ -d "$(cg_dir cpuacct)" ]; then
+    envelope_remove
+  fi
+  log "down (the system's PostgreSQL, Redis and RabbitMQ keep running)"
+}
+
+row() { printf '%-14s %s\n' "$1" "$2"; }
+
+cmd_status() {
+  local pid f s rc=0
+  if pid=$(running_supervisor); then row supervisor "pid $pid"; else row supervisor "not running"; rc=3; fi
+  for f in api1 api2 worker; do
+    pid=$(pid_of "$PIDS/$f.pid")
+    if alive "$pid"; then row "$f" "pid $pid"; else row "$f" "not running"; fi
+  done
+  pid=$(pid_of "$NGINX_PID")
+  if alive "$pid"; then row nginx "pid $pid (:9999)"; else row nginx "not running"; fi
+  for n in 1 2; do
+    if instance_health "$n" >/dev/null 2>&1; then row "api$n health" ok; else row "api$n health" "no answer"; fi
+  done
+  if curl -sf -m 2 http://127.0.0.1:9999/health >/dev/null; then row ":9999/health" ok; else row ":9999/health" "no answer"; rc=3; fi
+  if [ -d "$(cg_dir cpu)" ]; then
+    row envelope "$(cg_dir cpu): quota $(cat "$(cg_dir cpu)/cpu.cfs_quota_us")/$(cat "$(cg_dir cpu)/cpu.cfs_period_us") us, $(wc -l <"$(cg_dir cpu)/cgroup.procs") processes; $(grep -E '^(nr_throttled|throttled_time)' "$(cg_dir cpu)/cpu.stat" | tr '\n' ' ')"
+    if [ -d "$(cg_dir memory)" ]; then
+      row "" "memory limit $(cat "$(cg_dir memory)/memory.limit_in_bytes"), usage $(cat "$(cg_dir memory)/memory.usage_in_bytes"), max $(cat "$(cg_dir memory)/memory.max_usage_in_bytes")"
+    fi
+    if [ -d "$(cg_dir cpuacct)" ]; then row "" "cpuacct.usage $(cat "$(cg_dir cpuacct)/cpuacct.usage") ns"; fi
+  else
+    row envelope none
+  fi
+  for s in postgres redis rabbitmq; do
+    if "${s}_up"; then row "$s" up; else row "$s" DOWN; rc=3; fi
+  done
+  return $rc
+}
+
+cmd_reset() {
+  ensure_services
+  ensure_database
+  local tables q
+  if [ -z "$(psql "$PESSOAS_DATABASE_URL" -tAc "SELECT to_regclass('public.pessoas')" </dev/null)" ]; then
+    log "no pessoas table yet: pessoas migrate"
+    [ -x "$PESSOAS" ] || die "$PESSOAS is missing: build the venv first"
+    "$PESSOAS" migrate </dev/null || die "pessoas migrate failed"
+  fi
+  # Every table of the schema but migration bookkeeping, so no auxiliary row outlives its pessoa.
+  tables=$(psql "$PESSOAS_DATABASE_URL" -tAc "SELECT string_agg(format('%I', tablename), ', ')
+    FROM pg_tables WHERE schemaname = 'public'
+    AND tablename NOT LIKE '%migration%' AND tablename <> 'alembic_version'" </dev/null)
+  if [ -n "$tables" ]; then
+    psql "$PESSOAS_DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "TRUNCATE $tables RESTART IDENTITY CASCADE" </dev/null ||
+      die "TRUNCATE failed"
+    log "PostgreSQL $PG_DATABASE: truncated $tables"
+  fi
+  redis-cli -u "$PESSOAS_REDIS_URL" flushdb >/dev/null || die "Redis FLUSHDB failed"
+  log "Redis: FLUSHDB on $PESSOAS_REDIS_URL"
+  # The stack's queues: PESSOAS_QUEUE_NAME and the ones Dramatiq adds to it (NAME.DQ, NAME.XQ).
+  # Other queues of the vhost (integration tests share it) are listed and left alone, unless
+  # PESSOAS_RESET_ALL_QUEUES=1. rabbitmqctl reaches the local node only.
+  local queue=${PESSOAS_QUEUE_NAME:-pessoas} all purged="" others=""
+  all=$(rabbitmqctl -q list_queues -p "$AMQP_VHOST" name --no-table-headers </dev/null) ||
+    die "rabbitmqctl list_queues failed"
+  for q in $all; do
+    if [ "$q" = "$queue" ] || [[ "$q" == "$queue".* ]] || [ "${PESSOAS_RESET_ALL_QUEUES:-0}" = 1 ]; then
+      rabbitmqctl -q purge_queue -p "$AMQP_VHOST" "$q" </dev/null >/dev/null || die "purge of queue $q failed"
+      purged="$purged $q"
+    else
+      others="$others $q"
+    fi
+  done
+  log "RabbitMQ vhost $AMQP_VHOST: purged:${purged:- none (no queue $queue yet)}"
+  [ -z "$others" ] || log "RabbitMQ vhost $AMQP_VHOST: left alone (not the stack's):$others"
+  if running_supervisor >/dev/null; then
+    log "note: the stack is up; messages a worker holds unacknowledged were not purged," \
+      "and in-process state of the instances is theirs (down, reset, up for a clean start)"
+  fi
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  reset) cmd_reset ;;
+  status) cmd_status ;;
+  render-nginx)
+    [ -n "${2:-}" ] || die "usage: $0 render-nginx DIR"
+    render_nginx "$2"
+    ;;
+  *)
+    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

@@ -1,0 +1,403 @@
+"""The deployment files: compose.yaml, the Dockerfile, the nginx config and the local stack.
+
+No Docker engine runs here, so compose.yaml is checked as data: the topology, the envelope
+(1.5 CPUs and 3 GB), health checks and start order, pinned images, and that every file it mounts
+exists. The nginx config is checked with ``nginx -t`` as the local stack renders it; nginx must be
+installed for that (.ci/run installs it): in CI a missing nginx fails the test, elsewhere it skips.
+The local supervisor is run for real on dummy programs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "compose.yaml"
+NGINX_CONF = ROOT / "deploy" / "nginx" / "nginx.conf"
+NGINX_UPSTREAMS = ROOT / "deploy" / "nginx" / "upstream-servers.compose.conf"
+STACK = ROOT / "deploy" / "local" / "stack.sh"
+SUPERVISE = ROOT / "deploy" / "local" / "supervise.py"
+
+SERVICES = {"nginx", "api1", "api2", "worker", "migrate", "postgres", "redis", "rabbitmq"}
+LONG_RUNNING_WITH_HEALTHCHECK = {"nginx", "api1", "api2", "postgres", "redis", "rabbitmq"}
+MAX_CPUS = 1.5
+MAX_MEMORY = 3 * 1024**3  # "3 GB" as Docker counts it (3g); the split stays below 3e9 bytes too
+CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+API_PORT = 8080
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def memory_bytes(value: str | int) -> int:
+    """Docker's memory notation: a number with an optional b, k, m or g (binary units)."""
+    if isinstance(value, int):
+        return value
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([bkmg]?)b?", value.strip().lower())
+    assert match, f"unreadable memory limit {value!r}"
+    number, unit = match.groups()
+    return int(float(number) * 1024 ** "bkmg".index(unit or "b"))
+
+
+def limits(service: dict[str, Any]) -> dict[str, Any]:
+    return service.get("deploy", {}).get("resources", {}).get("limits", {})
+
+
+# --- compose.yaml ------------------------------------------------------------------------------
+
+
+def test_memory_notation() -> None:
+    assert memory_bytes("128M") == 128 * 1024**2
+    assert memory_bytes("1g") == 1024**3
+    assert memory_bytes("512mb") == 512 * 1024**2
+    assert memory_bytes(1000) == 1000
+
+
+def test_every_service_of_the_topology_is_there(services: dict[str, Any]) -> None:
+    assert set(services) == SERVICES
+
+
+def test_nginx_publishes_9999(services: dict[str, Any]) -> None:
+    published = set()
+    for port in services["nginx"].get("ports", []):
+        if isinstance(port, dict):
+            published.add((str(port.get("published")), str(port.get("target"))))
+        else:
+            host_port, _, container_port = str(port).rpartition(":")
+            published.add((host_port.rpartition(":")[2], container_port.split("/")[0]))
+    assert ("9999", "9999") in published
+    for name in SERVICES - {"nginx"}:
+        assert not services[name].get("ports"), f"{name} publishes a port: only nginx should"
+
+
+def test_resource_limits_fit_the_envelope(services: dict[str, Any]) -> None:
+    cpus = 0.0
+    memory = 0
+    for name, service in services.items():
+        limit = limits(service)
+        assert "cpus" in limit, f"{name} has no CPU limit"
+        assert "memory" in limit, f"{name} has no memory limit"
+        assert float(limit["cpus"]) > 0
+        cpus += float(limit["cpus"])
+        memory += memory_bytes(limit["memory"])
+    assert cpus <= MAX_CPUS + 1e-9, f"{cpus} CPUs in all"
+    assert memory <= MAX_MEMORY, f"{memory / 1024**3:.2f} GiB in all"
+    assert memory <= 3_000_000_000, "even with GB read as 10^9 bytes"
+
+
+def test_every_mounted_file_exists(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    mounted = []
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.get("source") if isinstance(volume, dict) else volume.split(":")[0]
+            if source and source.startswith((".", "/")):
+                mounted.append((name, source))
+    for config in (compose.get("configs") or {}).values():
+        if "file" in config:
+            mounted.append(("configs", config["file"]))
+    assert mounted, "compose.yaml mounts the nginx config at least"
+    for name, source in mounted:
+        path = (ROOT / source).resolve()
+        assert path.is_file(), f"{name} mounts {source}, which is not a file in the repo"
+        assert ROOT in path.parents, f"{name} mounts {source} from outside the repo"
+
+
+def test_healthchecks_and_start_order(services: dict[str, Any]) -> None:
+    for name in LONG_RUNNING_WITH_HEALTHCHECK:
+        check = services[name].get("healthcheck")
+        assert check and check.get("test"), f"{name} has no healthcheck"
+        assert not check.get("disable")
+
+    for name, service in services.items():
+        depends = service.get("depends_on", {})
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions (long syntax)"
+        for target, how in depends.items():
+            assert target in services, f"{name} depends on unknown {target}"
+            condition = how.get("condition")
+            assert condition in CONDITIONS, f"{name} -> {target}: condition {condition!r}"
+            if condition == "service_healthy":
+                assert target in LONG_RUNNING_WITH_HEALTHCHECK, f"{target} has no healthcheck"
+
+    def condition(name: str, target: str) -> str | None:
+        return services[name].get("depends_on", {}).get(target, {}).get("condition")
+
+    for name in ("api1", "api2", "worker"):
+        assert condition(name, "migrate") == "service_completed_successfully"
+        for backing in ("postgres", "rabbitmq"):
+            assert condition(name, backing) == "service_healthy"
+    for name in ("api1", "api2"):
+        assert condition(name, "redis") == "service_healthy"
+    assert condition("migrate", "postgres") == "service_healthy"
+    assert condition("migrate", "rabbitmq") == "service_healthy"
+    assert condition("nginx", "api1") == condition("nginx", "api2") == "service_healthy"
+    assert str(services["migrate"].get("restart", "no")) == "no"
+    for name in SERVICES - {"migrate"}:
+        assert services[name].get("restart") == "unless-stopped", name
+
+
+def test_the_app_services_run_the_cli(services: dict[str, Any]) -> None:
+    for name in ("api1", "api2"):
+        command = [str(part) for part in services[name]["command"]]
+        assert command[0] == "serve"
+        assert command[command.index("--port") + 1] == str(API_PORT)
+    assert services["worker"]["command"] == ["worker"]
+    assert services["migrate"]["command"] == ["migrate"]
+    for name in ("api1", "api2", "worker", "migrate"):
+        env = services[name]["environment"]
+        for key in ("PESSOAS_DATABASE_URL", "PESSOAS_REDIS_URL", "PESSOAS_AMQP_URL"):
+            assert key in env, f"{name} lacks {key}"
+        assert "@postgres:" in env["PESSOAS_DATABASE_URL"]
+        assert "//redis:" in env["PESSOAS_REDIS_URL"]
+        assert "@rabbitmq:" in env["PESSOAS_AMQP_URL"]
+
+
+TWO_PART_VERSIONS = {"postgres"}  # PostgreSQL 10 and later: 15.8 is an exact release
+
+
+def pinned(image: str) -> bool:
+    """An exact release: x.y.z (x.y for PostgreSQL), never `latest` nor a bare major."""
+    name, _, tag = image.rpartition(":")
+    parts = 2 if name.rsplit("/", 1)[-1] in TWO_PART_VERSIONS else 3
+    return bool(name) and "/" not in tag and re.match(rf"\d+(\.\d+){{{parts - 1}}}\b", tag) is not None
+
+
+def test_images_are_pinned(services: dict[str, Any]) -> None:
+    assert pinned("postgres:15.8-bookworm")
+    assert not pinned("postgres:15")
+    assert not pinned("redis:7.0")
+    assert pinned("redis:7.0.15-alpine")
+    assert not pinned("nginx:latest")
+    assert not pinned("redis")
+    for name, service in services.items():
+        if "build" in service:
+            continue  # the project's own image, from the Dockerfile (checked below)
+        image = service.get("image", "")
+        assert pinned(image), f"{name}: image {image!r} is not pinned to an exact version"
+    bases = re.findall(r"^FROM\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert bases
+    for base in bases:
+        assert pinned(base), f"Dockerfile: FROM {base} is not pinned"
+        assert base.startswith("python:3.11")
+
+
+def test_dockerfile_runs_as_non_root_and_installs_from_pyproject() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
+    assert users, "the image must not run as root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert "COPY pyproject.toml" in text
+    assert re.search(r"pip install\b.*\s\.(\s|$)", text)
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "*" in ignored and "!src/" in ignored and "!pyproject.toml" in ignored
+
+
+def test_postgres_keeps_its_durability(services: dict[str, Any]) -> None:
+    command = " ".join(str(part) for part in services["postgres"]["command"])
+    for unsafe in ("fsync=off", "synchronous_commit=off", "full_page_writes=off"):
+        assert unsafe not in command
+    for setting in ("fsync=on", "synchronous_commit=on", "shared_buffers=", "max_connections="):
+        assert setting in command
+    sources = [*(ROOT / "src").rglob("*.py"), *(ROOT / "src").rglob("*.sql")]
+    unlogged = re.compile(r"\b(CREATE|SET)\s+UNLOGGED\b", re.IGNORECASE)
+    assert not [p.name for p in sources if unlogged.search(p.read_text())], "unlogged tables"
+
+
+# --- nginx -------------------------------------------------------------------------------------
+
+
+def directives(text: str) -> list[str]:
+    """The config's directives, one per entry, comments and blank space removed."""
+    lines = [line.split("#", 1)[0] for line in text.splitlines()]
+    return [" ".join(d.split()) for d in re.split(r"[;{}]", "\n".join(lines)) if d.strip()]
+
+
+def test_nginx_settings() -> None:
+    found = directives(NGINX_CONF.read_text())
+    for expected in (
+        "client_max_body_size 64k",
+        "access_log off",
+        "proxy_http_version 1.1",
+        'proxy_set_header Connection ""',
+        "proxy_pass http://api",
+        "upstream api",
+        "include upstream-servers.conf",
+        "listen 9999 backlog=4096",
+    ):
+        assert expected in found, expected
+    assert any(re.fullmatch(r"keepalive \d+", d) for d in found), "upstream keepalive"
+    connections = [int(d.split()[1]) for d in found if d.startswith("worker_connections ")]
+    assert connections and connections[0] >= 4096
+    assert not any(d.startswith(("pid ", "error_log ")) for d in found), "set per deployment"
+
+
+def test_nginx_upstreams_are_the_compose_services(services: dict[str, Any]) -> None:
+    servers = [d.split()[1] for d in directives(NGINX_UPSTREAMS.read_text())]
+    hosts = [server.rpartition(":")[0] for server in servers]
+    assert sorted(hosts) == ["api1", "api2"]
+    assert all(host in services for host in hosts)
+    assert {server.rpartition(":")[2] for server in servers} == {str(API_PORT)}
+    volumes = " ".join(services["nginx"]["volumes"])
+    assert "upstream-servers.compose.conf:/etc/nginx/upstream-servers.conf" in volumes
+    assert "nginx.conf:/etc/nginx/nginx.conf" in volumes
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+
+
+@pytest.mark.parametrize("transport", ["uds", "tcp"])
+def test_nginx_accepts_the_local_config(tmp_path: Path, transport: str) -> None:
+    nginx = nginx_binary()
+    if nginx is None:
+        message = "nginx is not installed (.ci/run and deploy/local/stack.sh up install it)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    env = {**os.environ, "PESSOAS_UPSTREAM": transport}
+    subprocess.run(
+        ["bash", str(STACK), "render-nginx", str(tmp_path)],
+        check=True,
+        env=env,
+        timeout=60,
+        capture_output=True,
+    )
+    servers = directives((tmp_path / "upstream-servers.conf").read_text())
+    assert len(servers) == 2
+    assert all(s.startswith("server unix:" if transport == "uds" else "server 127.0.0.1:") for s in servers)
+    # Everything in tmp_path: no port is bound by -t, no shared file is touched.
+    result = subprocess.run(
+        [
+            nginx,
+            "-t",
+            "-p",
+            f"{tmp_path}/",
+            "-c",
+            str(tmp_path / "nginx.conf"),
+            "-e",
+            str(tmp_path / "error.log"),
+            "-g",
+            f"pid {tmp_path}/nginx.pid;",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+# --- the local stack's scripts -----------------------------------------------------------------
+
+
+def test_shell_scripts_parse() -> None:
+    for script in (STACK, ROOT / "deploy" / "local" / "lib.sh", ROOT / ".ci" / "run"):
+        subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
+    assert os.access(STACK, os.X_OK) and os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def wait_until(predicate: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def test_supervisor_restarts_a_dead_program_and_stops_gracefully(tmp_path: Path) -> None:
+    program = tmp_path / "program.py"
+    program.write_text(
+        textwrap.dedent(
+            """
+            import signal, sys, time
+            name = sys.argv[1]
+            def stop(*_):
+                print(name, "graceful", flush=True)
+                sys.exit(0)
+            signal.signal(signal.SIGTERM, stop)
+            print(name, "started", flush=True)
+            while True:
+                time.sleep(0.05)
+            """
+        )
+    )
+    logs, pids = tmp_path / "logs", tmp_path / "pids"
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            str(SUPERVISE),
+            "--log-dir",
+            str(logs),
+            "--pid-dir",
+            str(pids),
+            "--grace",
+            "10",
+            "--program",
+            f"a={sys.executable} {program} a",
+            "--program",
+            f"b={sys.executable} {program} b",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def started(name: str) -> int:
+            log = logs / f"{name}.log"
+            return log.read_text().count(f"{name} started") if log.exists() else 0
+
+        # Each prints "started" once its SIGTERM handler is in place.
+        assert wait_until(lambda: started("a") == 1 and started("b") == 1, 15)
+        first_a, first_b = read_pid(pids / "a.pid"), read_pid(pids / "b.pid")
+        assert first_a and first_b
+        os.kill(first_a, signal.SIGKILL)
+        # Restarted about a second later (generous bound: a loaded CI machine).
+        assert wait_until(lambda: read_pid(pids / "a.pid") not in (None, first_a), 10)
+        assert read_pid(pids / "b.pid") == first_b
+        assert wait_until(lambda: started("a") == 2, 10)
+
+        supervisor.send_signal(signal.SIGTERM)
+        output, _ = supervisor.communicate(timeout=20)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.communicate()
+    assert supervisor.returncode == 0, output
+    assert "a graceful" in (logs / "a.log").read_text()
+    assert "b graceful" in (logs / "b.log").read_text()
+    assert "restarting" in output
+    assert output.count("started pid") == 3, "no restart once stopping"
+    assert not list(pids.glob("*.pid"))
