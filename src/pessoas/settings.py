@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     database_pool_max: int = 8
 
     redis_url: str | None = Field(default=None, description="Redis URL; unset keeps reservations in memory")
+    redis_pool_max: int = Field(default=64, description="Redis connections per process")
     redis_prefix: str = Field(default="pessoas:", description="namespace of every Redis key")
 
     amqp_url: str | None = Field(default=None, description="RabbitMQ URL; unset stores each pessoa directly")

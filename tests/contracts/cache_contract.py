@@ -1,10 +1,17 @@
-"""What every PessoaCache must do. A subclass provides a ``cache`` fixture: a fresh, empty cache."""
+"""What every PessoaCache must do.
+
+A subclass provides two fixtures: ``fresh_cache``, an empty cache as it is after a restart (its
+reservations not yet marked complete), and ``cache``, an empty cache already marked ready.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 
+import pytest
+
+from pessoas.domain.errors import ReservationsLost
 from tests.contracts.pessoas_factory import make_pessoa
 
 
@@ -62,3 +69,17 @@ class CacheContract:
         assert results.count(True) == 1
         winner = contenders[results.index(True)]
         assert await cache.get(winner.id) == winner
+
+    async def test_a_cache_that_lost_its_reservations_refuses_every_reservation(self, fresh_cache):
+        assert await fresh_cache.is_ready() is False
+        pessoa = make_pessoa()
+        with pytest.raises(ReservationsLost):
+            await fresh_cache.reserve(pessoa)
+        assert await fresh_cache.get(pessoa.id) is None
+
+    async def test_restored_and_marked_ready_it_reserves_again(self, fresh_cache):
+        await fresh_cache.restore_apelidos(["guardado"])
+        await fresh_cache.mark_ready()
+        assert await fresh_cache.is_ready() is True
+        assert await fresh_cache.reserve(make_pessoa(apelido="guardado")) is False
+        assert await fresh_cache.reserve(make_pessoa(apelido="livre")) is True

@@ -19,8 +19,11 @@ class RefusingQueue:
     async def put(self, pessoa):
         raise StorageUnavailable("broker down")
 
+    async def wait_until_stored(self):
+        return None  # nothing was ever taken
 
-class UnconfirmedQueue:
+
+class UnconfirmedQueue(RefusingQueue):
     async def put(self, pessoa):
         raise StorageUncertain("sent, never confirmed")
 
@@ -33,6 +36,9 @@ class DownStore:
         raise StorageUnavailable("database down")
 
     async def count(self):
+        raise StorageUnavailable("database down")
+
+    async def apelidos(self):
         raise StorageUnavailable("database down")
 
 

@@ -18,8 +18,13 @@ class TestInMemoryStore(StoreContract):
 
 class TestInMemoryCache(CacheContract):
     @pytest.fixture
-    def cache(self):
+    def fresh_cache(self):
         return InMemoryPessoaCache()
+
+    @pytest.fixture
+    async def cache(self, fresh_cache):
+        await fresh_cache.mark_ready()
+        return fresh_cache
 
 
 class TestDirectQueue(QueueContract):

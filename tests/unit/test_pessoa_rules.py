@@ -91,6 +91,9 @@ def test_valid_bodies(body):
         with_(stack=["PHP", None]),
         with_(stack=[""]),
         with_(stack=["1111111111111111111111111111111111111111"]),
+        with_(apelido="a\x00b"),
+        with_(nome="\x00"),
+        with_(stack=["Go\x00"]),
     ],
 )
 def test_bodies_that_break_a_rule_are_invalid(body):
@@ -180,7 +183,7 @@ def test_a_date_is_accepted_exactly_when_the_calendar_has_it(year, month, day):
 
 @given(st.text(min_size=1, max_size=40))
 def test_apelido_length_is_counted_in_characters(apelido):
-    if len(apelido) <= 32:
+    if len(apelido) <= 32 and "\x00" not in apelido:
         assert new_pessoa(with_(apelido=apelido)).apelido == apelido
     else:
         with pytest.raises(InvalidPessoa):
@@ -189,7 +192,7 @@ def test_apelido_length_is_counted_in_characters(apelido):
 
 @given(st.lists(st.text(max_size=40), max_size=30))
 def test_stack_elements_must_have_1_to_32_characters(stack):
-    if all(1 <= len(item) <= 32 for item in stack):
+    if all(1 <= len(item) <= 32 and "\x00" not in item for item in stack):
         assert new_pessoa(with_(stack=stack)).stack == tuple(stack)
     else:
         with pytest.raises(InvalidPessoa):

@@ -12,10 +12,18 @@ from pessoas.domain.errors import (
     ApelidoTaken,
     InvalidPessoa,
     InvalidSearchTerm,
+    ReservationsLost,
     StorageUnavailable,
     UnreadablePessoa,
 )
-from pessoas.domain.use_cases import CountPessoas, CreatePessoa, GetPessoa, SearchPessoas, StorePessoas
+from pessoas.domain.use_cases import (
+    CountPessoas,
+    CreatePessoa,
+    GetPessoa,
+    RestoreReservations,
+    SearchPessoas,
+    StorePessoas,
+)
 from tests.contracts.pessoas_factory import make_pessoa
 
 BODY = {"apelido": "ana", "nome": "Ana Souza", "nascimento": "1990-05-17", "stack": ["Go"]}
@@ -36,13 +44,21 @@ class UnconfirmedQueue:
 
 
 class HeldQueue:
-    """Holds pessoas like a broker whose worker has not run yet."""
+    """Holds pessoas like a broker whose worker has not run yet; waiting for storage delivers them."""
 
-    def __init__(self):
+    def __init__(self, store=None):
         self.held = []
+        self.store = store
+        self.waits = 0
 
     async def put(self, pessoa):
         self.held.append(pessoa)
+
+    async def wait_until_stored(self):
+        self.waits += 1
+        await asyncio.sleep(0.01)  # a worker takes a moment
+        await self.store.add_many(self.held)
+        self.held.clear()
 
 
 @pytest.fixture
@@ -51,8 +67,10 @@ def store():
 
 
 @pytest.fixture
-def cache():
-    return InMemoryPessoaCache()
+async def cache():
+    cache = InMemoryPessoaCache()
+    await cache.mark_ready()  # as after RestoreReservations, whose own tests are below
+    return cache
 
 
 @pytest.fixture
@@ -155,3 +173,47 @@ async def test_reads_by_id_fall_back_to_storage_when_the_cache_is_down(store):
     pessoa = make_pessoa()
     await store.add_many([pessoa])
     assert await GetPessoa(DownCache(), store)(pessoa.id) == pessoa
+
+
+async def test_restoring_waits_for_pessoas_in_flight_then_takes_every_stored_apelido(store):
+    # Before the loss: one pessoa stored, one promised and still in the queue.
+    stored = make_pessoa(apelido="guardado")
+    await store.add_many([stored])
+    queue = HeldQueue(store)
+    in_flight = make_pessoa(apelido="a_caminho")
+    await queue.put(in_flight)
+    cache = InMemoryPessoaCache()  # the cache restarted empty
+    await RestoreReservations(cache, store, queue)()
+    assert await cache.is_ready()
+    assert await store.get(in_flight.id) == in_flight
+    create = CreatePessoa(cache, queue)
+    for apelido in ("guardado", "a_caminho"):
+        with pytest.raises(ApelidoTaken):
+            await create(dict(BODY, apelido=apelido))
+    assert (await create(dict(BODY, apelido="novo"))).apelido == "novo"
+
+
+async def test_creations_are_refused_until_the_restore_has_run_and_then_resume(store):
+    queue = HeldQueue(store)
+    cache = InMemoryPessoaCache()
+    restore = RestoreReservations(cache, store, queue)
+    create = CreatePessoa(cache, queue, restore)
+    with pytest.raises(ReservationsLost):
+        await create(BODY)
+    assert await store.count() == 0
+    await restore()  # joins the run the refused creation started
+    assert queue.waits == 1
+    assert (await create(BODY)).apelido == "ana"
+
+
+async def test_concurrent_restores_share_one_run(store):
+    queue = HeldQueue(store)
+    restore = RestoreReservations(InMemoryPessoaCache(), store, queue)
+    await asyncio.gather(*(restore() for _ in range(10)))
+    assert queue.waits == 1
+
+
+async def test_a_ready_cache_is_not_restored_again(store, cache):
+    queue = HeldQueue(store)
+    await RestoreReservations(cache, store, queue)()
+    assert queue.waits == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from pessoas.domain.errors import ReservationsLost
 from pessoas.domain.model import Pessoa
 
 
@@ -12,8 +13,11 @@ class InMemoryPessoaCache:
     def __init__(self) -> None:
         self._apelidos: set[str] = set()
         self._by_id: dict[uuid.UUID, Pessoa] = {}
+        self._ready = False
 
     async def reserve(self, pessoa: Pessoa) -> bool:
+        if not self._ready:
+            raise ReservationsLost("the apelido reservations are not restored yet")
         if pessoa.apelido in self._apelidos:
             return False
         self._apelidos.add(pessoa.apelido)
@@ -29,3 +33,9 @@ class InMemoryPessoaCache:
 
     async def restore_apelidos(self, apelidos: Iterable[str]) -> None:
         self._apelidos.update(apelidos)
+
+    async def is_ready(self) -> bool:
+        return self._ready
+
+    async def mark_ready(self) -> None:
+        self._ready = True

@@ -22,6 +22,7 @@ from typing import Any
 import aiormq
 import aiormq.abc
 import orjson
+from dramatiq.common import dq_name as dramatiq_dq_name
 from pamqp.commands import Basic
 
 from pessoas.adapters.rabbitmq_topology import STORE_ACTOR_NAME, canonical_name, declare_queues
@@ -114,6 +115,48 @@ class RabbitmqPersistenceQueue:
         # The publish itself runs in its own task: a caller cancelled (client gone) must not
         # cancel the publish that other callers share.
         await asyncio.shield(done)
+
+    async def wait_until_stored(self, settle: float = 2.0, give_up_after: float = 60.0) -> None:
+        """Returns once RabbitMQ has held no message for the worker for ``settle`` seconds.
+
+        The queue and its delay queue (where retries wait) must both stay empty for the whole
+        settle period, which is far longer than the worker needs to commit the batch it holds
+        unacked (RabbitMQ does not count unacked messages in a passive declare). The residual
+        risk, a worker stuck inside one transaction for longer than that, is documented in
+        docs/faults.md.
+        """
+        self._flush_now()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        names = [self._queue_name, dramatiq_dq_name(self._queue_name)]
+        deadline = time.monotonic() + give_up_after
+        quiet_since: float | None = None
+        while True:
+            await self._ready_channel()
+            connection = self._connection
+            if connection is None:
+                raise StorageUnavailable("RabbitMQ connection lost while checking the queues")
+            try:
+                channel = await connection.channel()
+                try:
+                    waiting = 0
+                    for name in names:
+                        declared = await channel.queue_declare(name, passive=True)
+                        waiting += declared.message_count or 0
+                finally:
+                    await channel.close()
+            except (OSError, aiormq.exceptions.AMQPError) as exc:
+                raise StorageUnavailable(f"cannot read RabbitMQ's queues: {exc!r}") from exc
+            now = time.monotonic()
+            if waiting:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= settle:
+                return
+            if now >= deadline:
+                raise StorageUnavailable(f"{waiting} messages still wait for the worker")
+            await asyncio.sleep(0.1)
 
     # -- batching ----------------------------------------------------------------------------
 

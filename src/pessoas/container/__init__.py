@@ -14,6 +14,7 @@ from pessoas.domain.use_cases import (
     CountPessoas,
     CreatePessoa,
     GetPessoa,
+    RestoreReservations,
     SearchPessoas,
     StorePessoas,
 )
@@ -27,7 +28,12 @@ class Container(containers.DeclarativeContainer):
     queue = providers.DependenciesContainer()
 
     # Use cases hold no per-request state, so one of each serves every request.
-    create_pessoa = providers.Singleton(CreatePessoa, cache=cache.cache, queue=queue.queue)
+    restore_reservations = providers.Singleton(
+        RestoreReservations, cache=cache.cache, reader=storage.reader, queue=queue.queue
+    )
+    create_pessoa = providers.Singleton(
+        CreatePessoa, cache=cache.cache, queue=queue.queue, restore=restore_reservations
+    )
     get_pessoa = providers.Singleton(GetPessoa, cache=cache.cache, reader=storage.reader)
     search_pessoas = providers.Singleton(SearchPessoas, reader=storage.reader)
     count_pessoas = providers.Singleton(CountPessoas, reader=storage.reader)

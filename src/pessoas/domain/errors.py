@@ -25,6 +25,14 @@ class StorageUnavailable(PessoaError):
     """A backing service cannot take the write now; nothing was promised to the caller."""
 
 
+class ReservationsLost(StorageUnavailable):
+    """The cache has lost its apelido reservations (it restarted empty).
+
+    No apelido can be taken until they are restored from storage, or a pessoa still on its way
+    to storage could end up sharing its apelido with a new one.
+    """
+
+
 class StorageUncertain(PessoaError):
     """The pessoa was handed over but its storage could not be confirmed: it may yet be stored.
 

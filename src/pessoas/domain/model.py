@@ -20,6 +20,9 @@ NOME_MAX = 100
 STACK_ITEM_MAX = 32
 SEARCH_LIMIT = 50
 
+# NUL is refused in every string: no text column can store it, so a pessoa holding one could be
+# acknowledged but never stored.
+#
 # Exactly four digits, dash, two digits, dash, two digits: ``date.fromisoformat`` alone would
 # also accept forms such as ``20230101`` or ``2023-W01-1`` on Python 3.11.
 _NASCIMENTO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -75,6 +78,8 @@ def _required_string(body: dict[str, Any], field: str, maximum: int) -> str:
         raise InvalidPessoa(f"{field} must not be empty")
     if len(value) > maximum:
         raise InvalidPessoa(f"{field} must have at most {maximum} characters")
+    if "\x00" in value:
+        raise InvalidPessoa(f"{field} must not contain the NUL character")
     return value
 
 
@@ -105,6 +110,8 @@ def _stack(body: dict[str, Any]) -> tuple[str, ...] | None:
             raise InvalidPessoa("an element of stack must not be empty")
         if len(item) > STACK_ITEM_MAX:
             raise InvalidPessoa(f"an element of stack must have at most {STACK_ITEM_MAX} characters")
+        if "\x00" in item:
+            raise InvalidPessoa("an element of stack must not contain the NUL character")
     return tuple(value)
 
 

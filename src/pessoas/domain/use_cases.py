@@ -2,14 +2,57 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 
-from pessoas.domain.errors import ApelidoTaken, InvalidSearchTerm, StorageUnavailable
+from pessoas.domain.errors import ApelidoTaken, InvalidSearchTerm, ReservationsLost, StorageUnavailable
 from pessoas.domain.model import SEARCH_LIMIT, Pessoa, new_pessoa
 from pessoas.ports.cache import PessoaCache
 from pessoas.ports.queue import PersistenceQueue
 from pessoas.ports.repository import PessoaReader, PessoaWriter
+
+
+class RestoreReservations:
+    """Rebuilds the apelido reservations after the cache lost them, then reopens creations.
+
+    While the cache is not ready it refuses every reservation, so no new pessoa is promised. The
+    restore first waits until the pessoas promised before the loss have reached storage, then
+    takes every stored apelido back, and only then marks the cache ready: from that moment the
+    reservations are complete again. Concurrent callers in one process share one run; runs in
+    several processes at once are harmless (restoring is idempotent).
+    """
+
+    def __init__(self, cache: PessoaCache, reader: PessoaReader, queue: PersistenceQueue) -> None:
+        self._cache = cache
+        self._reader = reader
+        self._queue = queue
+        self._running: asyncio.Task[None] | None = None
+
+    async def __call__(self) -> None:
+        if self._running is None or self._running.done():
+            self._running = asyncio.get_running_loop().create_task(self._restore())
+        # Shielded: a caller that goes away must not cancel the run others wait on.
+        await asyncio.shield(self._running)
+
+    def start(self) -> None:
+        """Starts a run in the background, if none is under way; failures are retried later."""
+        if self._running is None or self._running.done():
+            self._running = asyncio.get_running_loop().create_task(self._restore())
+            self._running.add_done_callback(_consume_failure)
+
+    async def _restore(self) -> None:
+        if await self._cache.is_ready():
+            return
+        await self._queue.wait_until_stored()
+        await self._cache.restore_apelidos(await self._reader.apelidos())
+        await self._cache.mark_ready()
+
+
+def _consume_failure(task: asyncio.Task[None]) -> None:
+    # A failed background restore is not lost: the next creation starts another.
+    if not task.cancelled():
+        task.exception()
 
 
 class CreatePessoa:
@@ -19,13 +62,23 @@ class CreatePessoa:
     taken everywhere, and its storage confirmed by the queue.
     """
 
-    def __init__(self, cache: PessoaCache, queue: PersistenceQueue) -> None:
+    def __init__(
+        self, cache: PessoaCache, queue: PersistenceQueue, restore: RestoreReservations | None = None
+    ) -> None:
         self._cache = cache
         self._queue = queue
+        self._restore = restore
 
     async def __call__(self, body: object) -> Pessoa:
         pessoa = new_pessoa(body)
-        if not await self._cache.reserve(pessoa):
+        try:
+            reserved = await self._cache.reserve(pessoa)
+        except ReservationsLost:
+            # Answer now (nothing promised) and let the restore run; creations resume after it.
+            if self._restore is not None:
+                self._restore.start()
+            raise
+        if not reserved:
             raise ApelidoTaken(f"apelido {pessoa.apelido!r} is already taken")
         try:
             await self._queue.put(pessoa)

@@ -13,8 +13,18 @@ class PessoaCache(Protocol):
     async def reserve(self, pessoa: Pessoa) -> bool:
         """Atomically takes the pessoa's apelido and keeps the pessoa readable by id.
 
-        Returns False, changing nothing, when the apelido is already taken.
+        Returns False, changing nothing, when the apelido is already taken. Raises
+        :class:`pessoas.domain.errors.ReservationsLost`, changing nothing, until
+        :meth:`mark_ready` has been called on this (shared) cache.
         """
+        ...
+
+    async def is_ready(self) -> bool:
+        """True once the reservations are complete: marked ready and not lost since."""
+        ...
+
+    async def mark_ready(self) -> None:
+        """Declares the reservations complete (after :meth:`restore_apelidos`)."""
         ...
 
     async def release(self, pessoa: Pessoa) -> None:

@@ -14,3 +14,11 @@ class PersistenceQueue(Protocol):
         Raises :class:`pessoas.domain.errors.StorageUnavailable` when that cannot be guaranteed.
         """
         ...
+
+    async def wait_until_stored(self) -> None:
+        """Returns once the pessoas put before the call have reached storage.
+
+        Raises :class:`pessoas.domain.errors.StorageUnavailable` when that cannot be known in
+        reasonable time.
+        """
+        ...

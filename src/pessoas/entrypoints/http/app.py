@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from pessoas.container import Container, build_container
+from pessoas.domain.errors import StorageUnavailable
 from pessoas.entrypoints.http import (
     count_pessoas,
     create_pessoa,
@@ -15,6 +18,10 @@ from pessoas.entrypoints.http import (
     health,
     search_pessoas,
 )
+
+logger = logging.getLogger(__name__)
+
+STARTUP_RESTORE_SECONDS = 30.0
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -24,6 +31,14 @@ def create_app(container: Container | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Pools and connections open here, inside the server's event loop, and close with it.
         await _maybe_await(container.init_resources())
+        # A cache that starts empty (first start, or Redis restarted while no API ran) gets its
+        # reservations back before this instance accepts creations. Bounded: if storage is slow
+        # to settle, creations answer 503 and the first of them restarts the restore.
+        try:
+            async with asyncio.timeout(STARTUP_RESTORE_SECONDS):
+                await container.restore_reservations()()
+        except (TimeoutError, StorageUnavailable):
+            logger.warning("apelido reservations not restored at start-up; retrying on demand")
         try:
             yield
         finally:

@@ -1,0 +1,138 @@
+"""RedisPessoaCache: the cache contract, plus races across clients and the key layout."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as redis
+
+from pessoas.adapters.redis_cache import RedisPessoaCache
+from pessoas.domain.errors import ReservationsLost, StorageUnavailable
+from tests.contracts.cache_contract import CacheContract
+from tests.contracts.pessoas_factory import make_pessoa
+from tests.integration.conftest import REDIS_URL
+
+pytestmark = pytest.mark.integration
+
+
+class TestRedisCache(CacheContract):
+    pass  # the cache and fresh_cache fixtures come from tests/integration/conftest.py
+
+
+async def test_one_apelido_reserved_from_many_clients_has_one_winner(redis_prefix: str):
+    # Separate clients, so the reservations race over separate connections as they do between
+    # two API instances, not just over one client's pool.
+    clients = [redis.Redis.from_url(REDIS_URL) for _ in range(8)]
+    try:
+        caches = [RedisPessoaCache(client, redis_prefix) for client in clients]
+        await caches[0].mark_ready()
+        contenders = [make_pessoa(apelido="cobiçado") for _ in range(200)]
+        results = await asyncio.gather(
+            *(caches[i % len(caches)].reserve(pessoa) for i, pessoa in enumerate(contenders))
+        )
+        assert results.count(True) == 1
+        winner = contenders[results.index(True)]
+        for cache in caches:
+            assert await cache.get(winner.id) == winner
+        assert [await caches[0].get(p.id) for p in contenders].count(None) == len(contenders) - 1
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def test_a_retried_reservation_of_the_same_pessoa_succeeds(cache: RedisPessoaCache):
+    # redis-py may resend a call whose reply was lost: that must not report the pessoa's own apelido taken.
+    pessoa = make_pessoa()
+    assert await cache.reserve(pessoa) is True
+    assert await cache.reserve(pessoa) is True
+    assert await cache.get(pessoa.id) == pessoa
+
+
+async def test_keys_live_under_the_prefix_and_do_not_expire(
+    cache: RedisPessoaCache, redis_client: redis.Redis, redis_prefix: str
+):
+    pessoa = make_pessoa(apelido="chave:com*glob?")
+    await cache.reserve(pessoa)
+    keys = sorted([k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")])
+    assert keys == [
+        f"{redis_prefix}apelido:chave:com*glob?",
+        f"{redis_prefix}pessoa:{pessoa.id}",
+        f"{redis_prefix}ready",
+    ]
+    for key in keys:
+        assert await redis_client.ttl(key) == -1
+
+
+async def test_a_pessoa_ttl_expires_the_pessoa_but_never_the_apelido(
+    redis_client: redis.Redis, redis_prefix: str
+):
+    cache = RedisPessoaCache(redis_client, redis_prefix, pessoa_ttl_seconds=3600)
+    await cache.mark_ready()
+    pessoa = make_pessoa()
+    await cache.reserve(pessoa)
+    assert 0 < await redis_client.ttl(f"{redis_prefix}pessoa:{pessoa.id}") <= 3600
+    assert await redis_client.ttl(f"{redis_prefix}apelido:{pessoa.apelido}") == -1
+
+
+async def test_restoring_does_not_overwrite_a_live_reservation(cache: RedisPessoaCache):
+    pessoa = make_pessoa(apelido="vivo")
+    await cache.reserve(pessoa)
+    await cache.restore_apelidos(["vivo"])
+    # The reservation still names its pessoa, so that pessoa can still release it.
+    await cache.release(pessoa)
+    assert await cache.reserve(make_pessoa(apelido="vivo")) is True
+
+
+async def test_restoring_many_apelidos_in_chunks(cache: RedisPessoaCache):
+    await cache.restore_apelidos(f"antigo{i}" for i in range(2500))
+    assert await cache.reserve(make_pessoa(apelido="antigo0")) is False
+    assert await cache.reserve(make_pessoa(apelido="antigo2499")) is False
+    assert await cache.reserve(make_pessoa(apelido="antigo2500")) is True
+
+
+async def test_a_client_decoding_responses_works_too(redis_prefix: str):
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        cache = RedisPessoaCache(client, redis_prefix)
+        await cache.mark_ready()
+        pessoa = make_pessoa(apelido="josé", stack=("C#", "ação"))
+        assert await cache.reserve(pessoa) is True
+        assert await cache.get(pessoa.id) == pessoa
+    finally:
+        await client.aclose()
+
+
+async def test_reservations_survive_a_flushed_script_cache(
+    cache: RedisPessoaCache, redis_client: redis.Redis
+):
+    # What a Redis restart does to EVALSHA: the script is loaded again, transparently.
+    await redis_client.script_flush()
+    assert await cache.reserve(make_pessoa()) is True
+
+
+async def test_a_restart_that_empties_redis_refuses_reservations_until_restored(
+    cache: RedisPessoaCache, redis_client: redis.Redis, redis_prefix: str
+):
+    held = make_pessoa(apelido="antes")
+    assert await cache.reserve(held) is True
+    # What a restart of a Redis that keeps nothing on disk leaves: no keys at all.
+    keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    await redis_client.delete(*keys)
+    with pytest.raises(ReservationsLost):
+        await cache.reserve(make_pessoa(apelido="antes"))
+    await cache.restore_apelidos(["antes"])
+    await cache.mark_ready()
+    assert await cache.reserve(make_pessoa(apelido="antes")) is False
+
+
+async def test_an_unreachable_redis_is_storage_unavailable(redis_prefix: str):
+    client = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        cache = RedisPessoaCache(client, redis_prefix)
+        with pytest.raises(StorageUnavailable):
+            await cache.reserve(make_pessoa())
+        with pytest.raises(StorageUnavailable):
+            await cache.get(make_pessoa().id)
+    finally:
+        await client.aclose()
