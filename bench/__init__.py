@@ -1,0 +1,1 @@
+"""The reference load for pessoas: data generator, open-model load tool, report."""

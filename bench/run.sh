@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The `make bench` driver: the reference load against the local stack in its 1.5-CPU envelope.
+#
+#   bench/run.sh [load args...]          e.g. bench/run.sh --scale 2   or   --connections pool
+#   RUNS=3 bench/run.sh                  three full runs and a summary with medians
+#
+# Each run: empty the stack's data, start the stack with ENVELOPE=1 (server side in the
+# cgroup), run bench.load from this shell, i.e. outside the envelope, so the generator never
+# competes for the server's 1.5 CPUs, then stop the stack. The stack is stopped on failure and
+# on Ctrl-C too. Reports go to bench/results/<timestamp>/ (run-N/ subdirectories when RUNS > 1);
+# the directory is chosen here, so do not pass --out.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+RUNS=${RUNS:-1}
+BASE=bench/results/$(date +%Y%m%d-%H%M%S)
+
+stack_up=0
+cleanup() {
+    if [[ $stack_up == 1 ]]; then
+        make --no-print-directory stack-down || echo "bench: make stack-down failed" >&2
+    fi
+}
+trap cleanup EXIT
+# Turn signals into an ordinary exit so the EXIT trap always stops the stack.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ ! -f bench/data/payloads.jsonl || ! -f bench/data/terms.txt ]]; then
+    "$PY" -m bench.generate
+fi
+
+outs=()
+for ((i = 1; i <= RUNS; i++)); do
+    out=$BASE
+    ((RUNS > 1)) && out=$BASE/run-$i
+    echo "bench: run $i/$RUNS -> $out"
+    make --no-print-directory stack-reset
+    stack_up=1 # set before `up`, so a half-started stack is stopped too
+    ENVELOPE=1 make --no-print-directory stack
+    "$PY" -m bench.load --out "$out" "$@"
+    make --no-print-directory stack-down
+    stack_up=0
+    outs+=("$out")
+done
+
+if ((RUNS > 1)); then
+    "$PY" -m bench.summary --out "$BASE" "${outs[@]}"
+    echo "bench: summary of $RUNS runs: $BASE/summary.md"
+else
+    echo "bench: report: $BASE/report.md"
+fi
