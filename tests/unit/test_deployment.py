@@ -9,6 +9,7 @@ The local supervisor is run for real on dummy programs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -395,6 +396,12 @@ def test_supervisor_restarts_a_dead_program_and_stops_gracefully(tmp_path: Path)
         if supervisor.poll() is None:
             supervisor.kill()
             supervisor.communicate()
+        # A supervisor killed mid-test leaves its programs behind: never let them outlive the test.
+        for name in ("a", "b"):
+            leftover = read_pid(pids / f"{name}.pid")
+            if leftover:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(leftover, signal.SIGKILL)
     assert supervisor.returncode == 0, output
     assert "a graceful" in (logs / "a.log").read_text()
     assert "b graceful" in (logs / "b.log").read_text()
