@@ -228,14 +228,27 @@ tail_logs() {
   done
 }
 
+# The long-lived processes (supervisor, nginx) must not keep the caller's descriptors beyond
+# stdin/stdout/stderr: under `flock /tmp/pessoas-machine.lock make stack` they would inherit the
+# lock's descriptor and hold the lock for as long as the stack runs, even after flock exits.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 # Both start from a shell that first joins the envelope (with ENVELOPE=1): whatever they fork
 # afterwards, restarts included, is born inside it.
 start_supervisor() { # (run in the background: its pid is $!)
   [ "$ENVELOPE" = 1 ] && envelope_join "$BASHPID"
+  close_inherited_fds
   exec "$PYTHON" "$ROOT/deploy/local/supervise.py" "$@"
 }
 start_nginx() { (
   [ "$ENVELOPE" = 1 ] && envelope_join "$BASHPID"
+  close_inherited_fds
   run_nginx
 ); }
 

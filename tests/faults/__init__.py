@@ -1,0 +1,1 @@
+"""Fault scenarios on the running stack (make faults): see docs/faults.md."""

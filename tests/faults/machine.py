@@ -1,0 +1,298 @@
+"""The stack and the machine's services, driven from the fault scenarios.
+
+Everything here is synchronous (subprocesses, short polls); the scenarios call it from a thread so
+that the load keeps its schedule while a service stops and starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import http.client
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ROOT / "run"
+PIDS = RUN / "pids"
+LOGS = RUN / "logs"
+OUT = RUN / "faults"
+LOCK_PATH = Path("/tmp/pessoas-machine.lock")
+DATABASE_URL = os.environ.get("PESSOAS_DATABASE_URL", "postgresql://root@127.0.0.1:5432/pessoas")
+PG_VERSION = sorted(os.listdir("/etc/postgresql"))[-1] if os.path.isdir("/etc/postgresql") else "15"
+
+REDIS_START = [
+    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
+    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+
+
+def log(message: str) -> None:
+    print(f"[faults {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def sh(argv: list[str], timeout: float = 180.0, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs a command from the repository root; its output goes to the test's captured output."""
+    env = dict(os.environ)
+    env.pop("ENVELOPE", None)  # the fault suite runs the stack outside the CPU envelope
+    env["PATH"] = env.get("PATH", "") + ":/usr/sbin:/sbin"
+    log("$ " + " ".join(argv))
+    done = subprocess.run(
+        argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+    )
+    if done.stdout.strip():
+        print(done.stdout.rstrip(), flush=True)
+    if done.stderr.strip():
+        print(done.stderr.rstrip(), flush=True)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}")
+    return done
+
+
+# -- the machine lock ----------------------------------------------------------------------------
+
+
+def _lock_holders() -> set[int]:
+    """Pids holding a flock on LOCK_PATH, from /proc/locks."""
+    try:
+        inode = LOCK_PATH.stat().st_ino
+    except FileNotFoundError:
+        return set()
+    holders = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        parts = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 7532 fe:00:2146656 0 EOF"
+        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
+            with contextlib.suppress(ValueError):
+                holders.add(int(parts[4]))
+    return holders
+
+
+def _ancestors() -> set[int]:
+    pids, pid = set(), os.getpid()
+    while pid > 1:
+        pids.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+    return pids
+
+
+@contextlib.contextmanager
+def machine_lock():  # type: ignore[no-untyped-def]
+    """Holds /tmp/pessoas-machine.lock, unless a parent (`flock LOCK pytest ...`) already does."""
+    if _lock_holders() & _ancestors():
+        log(f"{LOCK_PATH} is held by a parent process: running under it")
+        yield
+        return
+    log(f"taking {LOCK_PATH} (waits while someone else, a benchmark say, holds it)")
+    with open(LOCK_PATH, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        log(f"{LOCK_PATH} taken")
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# -- the stack -----------------------------------------------------------------------------------
+
+
+def pid_of(name: str) -> int | None:
+    try:
+        return int((PIDS / f"{name}.pid").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def instance_healthy(n: int) -> bool:
+    done = subprocess.run(
+        ["curl", "-sf", "-m", "2", "--unix-socket", str(RUN / f"api{n}.sock"), "http://localhost/health"],
+        capture_output=True,
+    )
+    return done.returncode == 0
+
+
+def signal_program(name: str, sig: signal.Signals) -> int:
+    pid = pid_of(name)
+    if not alive(pid):
+        raise RuntimeError(f"{name} is not running (pid file: {pid})")
+    assert pid is not None
+    log(f"{sig.name} to {name} (pid {pid})")
+    os.kill(pid, sig)
+    return pid
+
+
+def wait_restarted(name: str, old_pid: int, timeout: float = 60.0) -> float:
+    """Waits until the supervisor runs a new `name` (and, for an API, it answers /health)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = pid_of(name)
+        back = pid is not None and pid != old_pid and alive(pid)
+        if back and (not name.startswith("api") or instance_healthy(int(name[3:]))):
+            log(f"{name} is back as pid {pid}")
+            return time.monotonic()
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} was not restarted within {timeout:.0f} s")
+
+
+def _post(path: str, body: bytes) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", 9999, timeout=60)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def wait_creations_work(timeout: float = 120.0) -> None:
+    """Waits until a probe creation gets a 201 (the stack up, reservations restored)."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        body = orjson.dumps(
+            {"apelido": f"probe-{uuid.uuid4().hex[:12]}", "nome": "probe", "nascimento": "2000-01-01"}
+        )
+        try:
+            last = _post("/pessoas", body)
+            if last == 201:
+                return
+        except OSError as exc:
+            last = exc
+        time.sleep(0.5)
+    raise RuntimeError(f"creations still fail after {timeout:.0f} s (last: {last})")
+
+
+def stack_up(attempts: int = 2) -> None:
+    """down, reset, up (a clean start); a failed `up` is tried once more after a `down`."""
+    for attempt in range(1, attempts + 1):
+        sh(["make", "stack-down"])
+        sh(["make", "stack-reset"])
+        if sh(["make", "stack"], check=attempt == attempts).returncode == 0:
+            break
+        log("make stack failed: trying once more")
+    wait_creations_work()
+
+
+def stack_down() -> None:
+    sh(["make", "stack-down"], check=False)
+
+
+# -- the system services -------------------------------------------------------------------------
+
+
+def _quiet(argv: list[str], timeout: float = 10.0) -> bool:
+    try:
+        return (
+            subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL).returncode
+            == 0
+        )
+    except (subprocess.TimeoutExpired, FileNotFoundError):
+        return False
+
+
+def postgres_up() -> bool:
+    return _quiet(["pg_isready", "-q", "-t", "2", "-h", "127.0.0.1", "-p", "5432"])
+
+
+def redis_up() -> bool:
+    try:
+        done = subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, text=True, timeout=3
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return done.stdout.strip() == "PONG"
+
+
+def rabbitmq_up() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(what: str, check, timeout: float) -> float:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            log(f"{what} answers")
+            return time.monotonic()
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} does not answer after {timeout:.0f} s")
+
+
+def postgres_stop() -> None:
+    sh(["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, "main", "stop"], timeout=120)
+
+
+def postgres_start() -> float:
+    sh(["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, "main", "start"], timeout=120, check=False)
+    return wait_until("PostgreSQL", postgres_up, 120)
+
+
+def redis_stop() -> None:
+    sh(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False)
+    wait_until("Redis gone", lambda: not redis_up(), 30)
+
+
+def redis_start() -> float:
+    Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
+    Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
+    sh(REDIS_START)
+    return wait_until("Redis", redis_up, 30)
+
+
+def rabbitmq_stop() -> None:
+    sh(["rabbitmqctl", "stop"], timeout=120, check=False)
+    wait_until("RabbitMQ gone", lambda: not rabbitmq_up(), 60)
+
+
+def rabbitmq_start() -> float:
+    sh(["rabbitmq-server", "-detached"], timeout=120, check=False)
+    return wait_until("RabbitMQ", rabbitmq_up, 180)
+
+
+def ensure_services() -> None:
+    """Starts any of PostgreSQL, Redis and RabbitMQ that does not answer (deploy/local/lib.sh)."""
+    if postgres_up() and redis_up() and rabbitmq_up():
+        return
+    log("a system service is down: starting it again")
+    sh(["bash", "-c", "source deploy/local/lib.sh && ensure_services"], timeout=300, check=False)
+
+
+def log_size(name: str) -> int:
+    try:
+        return (LOGS / f"{name}.log").stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def log_since(name: str, offset: int) -> str:
+    try:
+        with open(LOGS / f"{name}.log", "rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""

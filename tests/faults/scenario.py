@@ -1,0 +1,320 @@
+"""One fault scenario: load, fault, recovery, more load, then an exact audit in PostgreSQL.
+
+The audit is scoped by apelido prefix: every creation of a scenario carries its own prefix, so the
+scenarios can share one stack (and one database) and still be audited one by one, exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from bench.httpclient import Client
+
+from tests.faults import machine
+from tests.faults.load import CREATE, LOOKUP, Load, LoadConfig, Rec, read_back
+
+CONVERGE_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Marks:
+    """Times (monotonic) the fault function records while it runs."""
+
+    injected: float = 0.0
+    cleared: float = 0.0
+    down_from: float | None = None  # the dependency certainly stopped answering (a stopped service)
+    down_until: float | None = None  # ...until here, when its start command was run
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+FaultFn = Callable[[Marks], None]
+
+
+@dataclass
+class Timeline:
+    before_s: float = 8.0  # load before the fault
+    after_s: float = 12.0  # load after the fault is cleared
+    min_total_s: float = 25.0
+
+
+def _phase(rec: Rec, marks: Marks) -> str:
+    if rec.t0 < marks.injected:
+        return "before"
+    if rec.t0 < marks.cleared:
+        return "during"
+    return "after"
+
+
+def _stored_rows(prefix: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(machine.DATABASE_URL, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT id::text, apelido, nome, nascimento, stack FROM pessoas WHERE starts_with(apelido, %s)",
+            (prefix,),
+        ).fetchall()
+
+
+def _expected(rec: Rec) -> dict[str, Any]:
+    assert rec.payload is not None
+    return {"id": rec.pessoa_id, **rec.payload}
+
+
+def _row_as_api(row: tuple[Any, ...]) -> dict[str, Any]:
+    pessoa_id, apelido, nome, nascimento, stack = row
+    return {
+        "id": pessoa_id,
+        "apelido": apelido,
+        "nome": nome,
+        "nascimento": nascimento.isoformat(),
+        "stack": list(stack) if stack is not None else None,
+    }
+
+
+_NOISE = re.compile(r"^\S+ \S+ \d+ ")  # timestamp and pid of the worker's log lines
+
+
+def _log_errors(text: str) -> dict[str, Any]:
+    lines = text.splitlines()
+    markers = ("Error", "ERROR", "WARNING", "not stored", "[error]", "[crit]", "[warn]")
+    interesting = [line for line in lines if any(m in line for m in markers)]
+    distinct = list(dict.fromkeys(_NOISE.sub("", line)[:240] for line in interesting))
+    return {
+        "tracebacks": sum(1 for line in lines if line.startswith("Traceback")),
+        "error_lines": len(interesting),
+        "apelido_collisions": sum(1 for line in lines if "not stored: its apelido" in line),
+        "samples": distinct[:8],
+    }
+
+
+async def run_scenario(
+    name: str, fault: FaultFn, timeline: Timeline | None = None, seed: int = 0
+) -> dict[str, Any]:
+    timeline = timeline or Timeline()
+    machine.wait_creations_work()
+    prefix = f"{name[:3]}{secrets.token_hex(2)}-"
+    load = Load(prefix, LoadConfig(seed=seed))
+    offsets = {log: machine.log_size(log) for log in ("api1", "api2", "worker", "supervise", "nginx-error")}
+    marks = Marks()
+    stop = asyncio.Event()
+    started = time.monotonic()
+    runner = asyncio.get_running_loop().create_task(load.run(stop))
+    fault_error: BaseException | None = None
+    try:
+        await asyncio.sleep(timeline.before_s)
+        load.fault_at = marks.injected = time.monotonic()
+        try:
+            await asyncio.to_thread(fault, marks)
+        except BaseException as exc:
+            fault_error = exc
+            marks.cleared = marks.cleared or time.monotonic()
+        if fault_error is None:
+            end = max(marks.cleared + timeline.after_s, started + timeline.min_total_s)
+            await asyncio.sleep(max(end - time.monotonic(), 0))
+    finally:
+        stop.set()
+        sent_until = time.monotonic()
+        await runner
+        answered_until = time.monotonic()
+    if fault_error is not None:
+        await asyncio.to_thread(machine.ensure_services)
+        raise RuntimeError(f"{name}: the fault itself failed: {fault_error!r}") from fault_error
+
+    creations = [r for r in load.records if r.route == CREATE]
+    ok201 = [r for r in creations if r.status == 201]
+    ids201 = {r.pessoa_id: r for r in ok201 if r.pessoa_id}
+
+    # Wait until every acknowledged id is stored (the worker drains the queue), 30 s at most.
+    converged_s: float | None = None
+    rows: list[tuple[Any, ...]] = []
+    deadline = answered_until + CONVERGE_TIMEOUT_S
+    while True:
+        rows = await asyncio.to_thread(_stored_rows, prefix)
+        if set(ids201) <= {row[0] for row in rows}:
+            converged_s = time.monotonic() - answered_until
+            break
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)  # anything stored late (a redelivery) would show up here
+    rows = await asyncio.to_thread(_stored_rows, prefix)
+    stored = {row[0]: row for row in rows}
+
+    # -- the audit -------------------------------------------------------------------------------
+    lost = sorted(set(ids201) - set(stored))
+    by_apelido: dict[str, list[Rec]] = {}
+    for rec in creations:
+        if rec.apelido is not None:
+            by_apelido.setdefault(rec.apelido, []).append(rec)
+    apelidos_with_two_201 = sorted(
+        a for a, recs in by_apelido.items() if sum(r.status == 201 for r in recs) > 1
+    )
+    stored_apelidos = Counter(row[1] for row in rows)
+    stored_twice = sorted(a for a, n in stored_apelidos.items() if n > 1)
+    ids_twice = sorted(i for i, n in Counter(r.pessoa_id for r in ok201).items() if n > 1)
+    dup_of_acked_201 = [r for r in creations if r.dup_of_acked and r.status == 201]
+    invalid_201 = [r for r in creations if r.kind == "invalid" and r.status == 201]
+    doubled = len(apelidos_with_two_201) + len(stored_twice) + len(ids_twice)
+
+    stored_mismatch = [
+        i for i, rec in ids201.items() if i in stored and _row_as_api(stored[i]) != _expected(rec)
+    ]
+    # Stored without a 201: legitimate only when the client saw no verdict (KO, 502, 503 uncertain).
+    without_201: Counter[str] = Counter()
+    for pessoa_id, row in stored.items():
+        if pessoa_id in ids201:
+            continue
+        seen = sorted(
+            {str(r.status) if r.status is not None else f"KO:{r.ko}" for r in by_apelido.get(row[1], [])}
+        )
+        without_201["/".join(seen) or "an invalid body (no apelido recorded)"] += 1
+
+    # Every stored pessoa, read back by id through nginx, as it was created.
+    client = Client("127.0.0.1", 9999, timeout=60.0)
+    try:
+        answers = await read_back(client, list(stored))
+    finally:
+        client.close()
+    readback_mismatch: list[dict[str, Any]] = []
+    for pessoa_id, (status, body) in answers.items():
+        want = _expected(ids201[pessoa_id]) if pessoa_id in ids201 else _row_as_api(stored[pessoa_id])
+        if status != 200 or body != want:
+            readback_mismatch.append({"id": pessoa_id, "status": status, "got": body, "want": want})
+
+    # -- the figures -----------------------------------------------------------------------------
+    fivexx: dict[str, Counter[str]] = {}
+    fivexx_by_phase: dict[str, dict[str, Counter[str]]] = {}
+    kos: dict[str, Counter[str]] = {}
+    for rec in load.records:
+        if rec.status is not None and rec.status >= 500:
+            fivexx.setdefault(rec.route, Counter())[str(rec.status)] += 1
+            fivexx_by_phase.setdefault(_phase(rec, marks), {}).setdefault(rec.route, Counter())[
+                str(rec.status)
+            ] += 1
+        if rec.ko is not None:
+            kos.setdefault(rec.route, Counter())[rec.ko] += 1
+    creation_by_phase: dict[str, Counter[str]] = {}
+    for rec in creations:
+        key = str(rec.status) if rec.status is not None else f"KO:{rec.ko}"
+        creation_by_phase.setdefault(_phase(rec, marks), Counter())[key] += 1
+    lookups = [r for r in load.records if r.route == LOOKUP]
+    lookup_by_phase: dict[str, Counter[str]] = {}
+    for rec in lookups:
+        key = str(rec.status) if rec.status is not None else f"KO:{rec.ko}"
+        lookup_by_phase.setdefault(_phase(rec, marks), Counter())[key] += 1
+    dup_pre_fault_after: Counter[str] = Counter(
+        str(r.status) if r.status is not None else f"KO:{r.ko}"
+        for r in creations
+        if r.kind == "dup-before-fault" and r.t0 >= marks.cleared
+    )
+    while_down: Counter[str] = Counter()
+    if marks.down_from is not None and marks.down_until is not None:
+        for rec in creations:
+            if marks.down_from <= rec.t0 and rec.t1 <= marks.down_until:
+                while_down[str(rec.status) if rec.status is not None else f"KO:{rec.ko}"] += 1
+    answered_201_after_clear = sorted(r.t1 for r in ok201 if r.t0 >= marks.cleared)
+    times_201 = sorted([started, *(r.t1 for r in ok201), sent_until])
+    gaps = [(b - a, a) for a, b in itertools.pairwise(times_201)]
+    longest_gap, gap_start = max(gaps) if gaps else (0.0, started)
+    failed_creations_after_clear = [
+        r.t1 for r in creations if r.t0 >= marks.cleared and (r.ko is not None or (r.status or 0) >= 500)
+    ]
+    count_500 = sum(c.get("500", 0) for c in fivexx.values())
+
+    def rel(t: float) -> float:
+        return round(t - started, 3)
+
+    figures: dict[str, Any] = {
+        "scenario": name,
+        "prefix": prefix,
+        "load": {
+            "requests": len(load.records),
+            "skipped_over_in_flight_cap": load.skipped,
+            "seconds_sending": round(sent_until - started, 2),
+            "seconds_until_last_answer": round(answered_until - started, 2),
+            "answers_by_route": load.counts(),
+        },
+        "timeline_s": {
+            "fault_injected": rel(marks.injected),
+            "fault_cleared": rel(marks.cleared),
+            "service_down_from": rel(marks.down_from) if marks.down_from else None,
+            "service_start_command_at": rel(marks.down_until) if marks.down_until else None,
+            "load_stopped": rel(sent_until),
+            "last_answer": rel(answered_until),
+        },
+        "fault_notes": marks.notes,
+        "created_201": len(ok201),
+        "distinct_ids_201": len(ids201),
+        "stored": len(stored),
+        "lost": len(lost),
+        "lost_ids": lost[:20],
+        "doubled": doubled,
+        "doubled_detail": {
+            "apelidos_with_two_201": apelidos_with_two_201[:20],
+            "apelidos_stored_twice": stored_twice[:20],
+            "ids_in_two_201": ids_twice[:20],
+        },
+        "dup_of_acknowledged_got_201": len(dup_of_acked_201),
+        "invalid_got_201": len(invalid_201),
+        "stored_without_201_by_client_outcome": dict(without_201),
+        "stored_fields_mismatch": len(stored_mismatch),
+        "readback_checked": len(answers),
+        "readback_mismatch": len(readback_mismatch),
+        "readback_mismatch_samples": readback_mismatch[:5],
+        "count_500": count_500,
+        "5xx_by_route": {route: dict(c) for route, c in fivexx.items()},
+        "5xx_by_phase": {p: {route: dict(c) for route, c in d.items()} for p, d in fivexx_by_phase.items()},
+        "kos_by_route": {route: dict(c) for route, c in kos.items()},
+        "creations_by_phase": {p: dict(sorted(c.items())) for p, c in creation_by_phase.items()},
+        "lookups_by_phase": {p: dict(sorted(c.items())) for p, c in lookup_by_phase.items()},
+        "lookup_404_after_201": sum(1 for r in lookups if r.status == 404),
+        "creations_sent_while_down": dict(sorted(while_down.items())),
+        "dups_of_pre_fault_apelidos_after_clear": dict(dup_pre_fault_after),
+        "time_to_recover_s": (
+            round(answered_201_after_clear[0] - marks.cleared, 3) if answered_201_after_clear else None
+        ),
+        "last_failed_creation_after_clear_s": (
+            round(max(failed_creations_after_clear) - marks.cleared, 3)
+            if failed_creations_after_clear
+            else None
+        ),
+        "fault_duration_s": round(marks.cleared - marks.injected, 3),
+        "longest_gap_without_201_s": round(longest_gap, 3),
+        "longest_gap_starts_s": rel(gap_start),
+        "converged_after_load_s": round(converged_s, 3) if converged_s is not None else None,
+        "logs": {log: _log_errors(machine.log_since(log, offset)) for log, offset in offsets.items()},
+        "supervisor_lines": [
+            line for line in machine.log_since("supervise", offsets["supervise"]).splitlines() if line.strip()
+        ][:20],
+    }
+    machine.OUT.mkdir(parents=True, exist_ok=True)
+    (machine.OUT / f"{name}.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    machine.log(
+        f"{name}: 201={len(ok201)} stored={len(stored)} lost={len(lost)} doubled={doubled} "
+        f"5xx={figures['5xx_by_route']} KOs={figures['kos_by_route']} "
+        f"recover={figures['time_to_recover_s']}s "
+        f"converged={figures['converged_after_load_s']}s readback_mismatch={len(readback_mismatch)}"
+    )
+    return figures
+
+
+def check(figures: dict[str, Any]) -> None:
+    """The promises every scenario must keep."""
+    assert figures["lost"] == 0, (
+        f"{figures['lost']} pessoas got a 201 and are not stored: {figures['lost_ids']}"
+    )
+    assert figures["doubled"] == 0, f"doubled: {figures['doubled_detail']}"
+    assert figures["count_500"] == 0, f"500s: {figures['5xx_by_route']}"
+    assert figures["dup_of_acknowledged_got_201"] == 0
+    assert figures["invalid_got_201"] == 0
+    assert figures["stored_fields_mismatch"] == 0
+    assert figures["readback_mismatch"] == 0, figures["readback_mismatch_samples"]
+    assert figures["converged_after_load_s"] is not None, "the stored count never reached the 201s"

@@ -1,0 +1,108 @@
+"""The fault scenarios of the durability issue (make faults; docs/faults.md).
+
+Each test runs a steady mixed load against :9999, injects one fault mid-load, keeps loading after
+recovery, then audits every 201 in PostgreSQL and through the API. Figures: run/faults/NAME.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.faults import machine
+from tests.faults.scenario import Marks, check, run_scenario
+
+pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("stack")]
+
+SERVICE_DOWN_S = {"rabbitmq": 5.0, "redis": 3.0, "postgres": 5.0}
+
+
+@pytest.fixture(autouse=True)
+def services_back() -> Iterator[None]:
+    """A scenario that failed halfway must not leave a system service stopped."""
+    try:
+        yield
+    finally:
+        machine.ensure_services()
+
+
+def _kill_and_wait(program: str, sig: signal.Signals):  # type: ignore[no-untyped-def]
+    def fault(marks: Marks) -> None:
+        old = machine.signal_program(program, sig)
+        marks.injected = time.monotonic()
+        marks.notes["old_pid"] = old
+        marks.cleared = machine.wait_restarted(program, old)
+        marks.notes["new_pid"] = machine.pid_of(program)
+
+    return fault
+
+
+def test_worker_sigkill() -> None:
+    """1. kill -9 of the worker mid-load: the supervisor restarts it; nothing lost, nothing doubled."""
+    check(asyncio.run(run_scenario("worker_sigkill", _kill_and_wait("worker", signal.SIGKILL), seed=1)))
+
+
+def test_api_sigkill() -> None:
+    """2. kill -9 of one API instance: nginx routes around it; what it acknowledged is not lost."""
+    check(asyncio.run(run_scenario("api_sigkill", _kill_and_wait("api1", signal.SIGKILL), seed=2)))
+
+
+def test_rabbitmq_restart() -> None:
+    """3. RabbitMQ stopped and started mid-load: creations answer 503 (never 201) while it is down."""
+
+    def fault(marks: Marks) -> None:
+        machine.rabbitmq_stop()
+        marks.down_from = time.monotonic()
+        marks.notes["stopped_after_s"] = round(time.monotonic() - marks.injected, 2)
+        time.sleep(SERVICE_DOWN_S["rabbitmq"])
+        marks.down_until = time.monotonic()
+        marks.cleared = machine.rabbitmq_start()
+
+    figures = asyncio.run(run_scenario("rabbitmq_restart", fault, seed=3))
+    check(figures)
+    assert figures["creations_sent_while_down"].get("201", 0) == 0, figures["creations_sent_while_down"]
+
+
+def test_redis_restart() -> None:
+    """4. Redis restarted empty mid-load: uniqueness holds (pre-restart apelidos get 422), reads fall back."""
+
+    def fault(marks: Marks) -> None:
+        machine.redis_stop()
+        marks.down_from = time.monotonic()
+        time.sleep(SERVICE_DOWN_S["redis"])
+        marks.down_until = time.monotonic()
+        marks.cleared = machine.redis_start()
+
+    figures = asyncio.run(run_scenario("redis_restart", fault, seed=4))
+    check(figures)
+    after = figures["dups_of_pre_fault_apelidos_after_clear"]
+    assert after.get("201", 0) == 0, after
+    assert sum(after.values()) > 0, "the load sent no duplicate of a pre-restart apelido after the restart"
+
+
+def test_postgres_restart() -> None:
+    """5. PostgreSQL stopped, 5 s, started mid-load: the worker retries; nothing lost."""
+
+    def fault(marks: Marks) -> None:
+        machine.postgres_stop()
+        marks.down_from = time.monotonic()
+        marks.notes["stopped_after_s"] = round(time.monotonic() - marks.injected, 2)
+        time.sleep(SERVICE_DOWN_S["postgres"])
+        marks.down_until = time.monotonic()
+        marks.cleared = machine.postgres_start()
+
+    check(asyncio.run(run_scenario("postgres_restart", fault, seed=5)))
+
+
+def test_api_sigterm() -> None:
+    """6a. SIGTERM to one API instance: it finishes what it accepted; the supervisor restarts it."""
+    check(asyncio.run(run_scenario("api_sigterm", _kill_and_wait("api1", signal.SIGTERM), seed=6)))
+
+
+def test_worker_sigterm() -> None:
+    """6b. SIGTERM to the worker: it finishes its batch; nothing lost or doubled."""
+    check(asyncio.run(run_scenario("worker_sigterm", _kill_and_wait("worker", signal.SIGTERM), seed=7)))
