@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     amqp_url: str | None = Field(default=None, description="RabbitMQ URL; unset stores each pessoa directly")
     queue_name: str = Field(default="pessoas", description="the durable queue the worker consumes")
     publish_window_ms: float = Field(
-        default=2.0, description="how long a publish waits for others to share its message"
+        default=10.0, description="how long a publish waits for others to share its message"
     )
     publish_batch_max: int = Field(default=256, description="most pessoas in one message")
 

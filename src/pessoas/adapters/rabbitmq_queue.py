@@ -40,6 +40,12 @@ class PublishNotConfirmed(StorageUncertain):
     """
 
 
+def _being_cancelled() -> bool:
+    """True when the running task itself was asked to stop (not a future cancelled under it)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class _Definitely(Exception):
     """Internal: this attempt certainly left nothing in the queue."""
 
@@ -230,6 +236,16 @@ class RabbitmqPersistenceQueue:
                     return
                 except _Definitely as exc:
                     last_error = exc.__cause__
+                except asyncio.CancelledError as exc:
+                    if _being_cancelled():
+                        raise
+                    # aiormq cancels the futures of a publish in progress when its connection
+                    # closes (RabbitMQ stopping, say): for us that is a lost connection, not a
+                    # cancellation, and the message may have reached the queue.
+                    maybe_queued = True
+                    last_error = ConnectionError("the connection closed during a publish")
+                    last_error.__cause__ = exc
+                    await self._drop_connection(channel)
                 except Exception as exc:
                     maybe_queued = True
                     last_error = exc
