@@ -14,10 +14,17 @@ from pessoas.settings import Settings
 VALID = {"apelido": "josé", "nome": "José Roberto", "nascimento": "2000-10-01", "stack": ["C#", "Node"]}
 
 
-@pytest.fixture
-async def client():
+@pytest.fixture(params=["fast lane", "FastAPI alone"])
+async def client(request):
+    """The app as served, and its FastAPI app on its own: the contract holds on both paths.
+
+    The fast lane calls the endpoints FastAPI registers; running every test through both proves
+    the lane routes and extracts parameters exactly as FastAPI does.
+    """
     # Settings built explicitly so that PESSOAS_* variables of the shell cannot leak in.
     app = create_app(build_container(Settings(database_url=None, redis_url=None, amqp_url=None)))
+    if request.param == "FastAPI alone":
+        app = app.app
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as http:
@@ -185,3 +192,24 @@ async def test_health_and_docs(client):
     assert "application/json" in post["requestBody"]["content"]
     assert {"201", "400", "413", "422"} <= set(post["responses"])
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_a_repeated_t_uses_the_last_value(client):
+    await client.post("/pessoas", json=VALID)
+    assert len((await client.get("/pessoas?t=python&t=node")).json()) == 1
+    assert (await client.get("/pessoas?t=node&t=")).status_code == 400
+
+
+async def test_a_percent_encoded_term_is_decoded(client):
+    await client.post("/pessoas", json=VALID)
+    assert len((await client.get("/pessoas?t=Jos%C3%A9%20Rob")).json()) == 1
+
+
+@pytest.mark.parametrize("path", ["/pessoas/a/b", "/pessoas//", "/contagem-pessoas/", "/outra"])
+async def test_paths_outside_the_contract_are_404(client, path):
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_other_methods_are_refused_with_405(client):
+    assert (await client.put("/pessoas", json=VALID)).status_code == 405
+    assert (await client.delete("/contagem-pessoas")).status_code == 405

@@ -18,13 +18,14 @@ from pessoas.entrypoints.http import (
     health,
     search_pessoas,
 )
+from pessoas.entrypoints.http.fast_lane import ContractFastLane
 
 logger = logging.getLogger(__name__)
 
 STARTUP_RESTORE_SECONDS = 30.0
 
 
-def create_app(container: Container | None = None) -> FastAPI:
+def create_app(container: Container | None = None) -> ContractFastLane:
     container = container if container is not None else build_container()
 
     @asynccontextmanager
@@ -52,15 +53,19 @@ def create_app(container: Container | None = None) -> FastAPI:
         # "/pessoas/" is an empty id (404), not a redirect to the search route.
         redirect_slashes=False,
     )
-    # Each route receives its use case once, here: the request path then touches no
-    # dependency machinery at all (FastAPI would run dependency-injector's sync markers on a
-    # worker thread for every request, which costs more than the work itself).
-    app.include_router(create_pessoa.build_router(container.create_pessoa()))
-    app.include_router(get_pessoa.build_router(container.get_pessoa()))
-    app.include_router(search_pessoas.build_router(container.search_pessoas()))
-    app.include_router(count_pessoas.build_router(container.count_pessoas()))
+    # Each route receives its use case once, here: the request path then touches no dependency
+    # machinery (FastAPI would run dependency-injector's sync markers on a worker thread for
+    # every request, which costs more than the work itself).
+    create = create_pessoa.build_endpoint(container.create_pessoa())
+    get = get_pessoa.build_endpoint(container.get_pessoa())
+    search = search_pessoas.build_endpoint(container.search_pessoas())
+    count = count_pessoas.build_endpoint(container.count_pessoas())
+    app.include_router(create_pessoa.build_router(create))
+    app.include_router(get_pessoa.build_router(get))
+    app.include_router(search_pessoas.build_router(search))
+    app.include_router(count_pessoas.build_router(count))
     app.include_router(health.router)
-    return app
+    return ContractFastLane(app, create=create, get=get, search=search, count=count)
 
 
 async def _maybe_await(result: object) -> None:
