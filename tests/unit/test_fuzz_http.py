@@ -1,10 +1,11 @@
 """Bad input, fuzzed, through the ASGI app: never a 5xx, and nothing stored but what got a 201.
 
-CI runs a small number of examples; ``HYPOTHESIS_PROFILE=thorough`` (see the README) runs many
-more. The same properties hold on the real stack: see tests/faults.
+CI runs a few hundred examples per property; ``PESSOAS_FUZZ_SCALE=50 make unit`` (see the README)
+runs fifty times as many. Invalid bodies are part of the load in tests/faults too.
 """
 
 import json
+import os
 import urllib.parse
 
 import httpx
@@ -17,6 +18,9 @@ from hypothesis import strategies as st
 from pessoas.container import build_container
 from pessoas.entrypoints.http.app import create_app
 from pessoas.settings import Settings
+
+# Multiplies every property's example count: 1 in CI, larger for a thorough run.
+SCALE = int(os.environ.get("PESSOAS_FUZZ_SCALE", "1"))
 
 
 def _app():
@@ -85,7 +89,10 @@ async def _post_and_audit(http, audit, content):
     assert count.text == str(audit.created)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300 * SCALE,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(content=raw_bodies)
 async def test_any_body_gets_a_clear_answer_and_only_201s_are_stored(content):
     app = _app()
@@ -102,7 +109,10 @@ search_terms = st.text(max_size=60) | st.sampled_from(
 ids = st.text(max_size=80) | st.uuids().map(str) | st.sampled_from(["..", "%2F", "00000000-0000-0000-0000"])
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=200 * SCALE,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(term=search_terms, pessoa_id=ids)
 async def test_any_search_term_or_id_gets_a_clear_answer(term, pessoa_id):
     app = _app()
@@ -127,7 +137,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_openapi_schema_finds_no_server_error(case):
     response = case.call()
     assert response.status_code < 500, (case.method, case.path, response.status_code)
