@@ -217,3 +217,9 @@ async def test_a_ready_cache_is_not_restored_again(store, cache):
     queue = HeldQueue(store)
     await RestoreReservations(cache, store, queue)()
     assert queue.waits == 0
+
+
+async def test_with_the_cache_down_an_id_storage_lacks_is_unavailable_not_absent(store):
+    # It may be a pessoa acknowledged a moment ago, still on its way to storage.
+    with pytest.raises(StorageUnavailable):
+        await GetPessoa(DownCache(), store)(uuid.uuid4())

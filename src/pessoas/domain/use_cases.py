@@ -102,7 +102,13 @@ class GetPessoa:
         try:
             pessoa = await self._cache.get(pessoa_id)
         except StorageUnavailable:
-            pessoa = None  # the cache is down or restarting: storage still answers
+            # The cache is down, restarting or saturated: storage still answers for the pessoas
+            # already stored. One it lacks may be acknowledged but not stored yet, so "not found"
+            # cannot be promised then: that is StorageUnavailable (503), never a false 404.
+            stored = await self._reader.get(pessoa_id)
+            if stored is None:
+                raise
+            return stored
         if pessoa is not None:
             return pessoa
         return await self._reader.get(pessoa_id)
