@@ -61,7 +61,10 @@ class RabbitmqPersistenceQueue:
         *,
         window_ms: float = 2.0,
         batch_max: int = 256,
-        confirm_timeout: float = 5.0,
+        # Generous: under overload a confirm arrives late because the loop is late, and a publish
+        # given up after sending is a 503 for a pessoa that may still be stored. 5 s cost ~2,200
+        # such answers at twice the reference rates; 30 s, none (the load tool waits 60 s).
+        confirm_timeout: float = 30.0,
         connect_timeout: float = 2.0,
         reconnect_interval: float = 0.2,
     ) -> None:

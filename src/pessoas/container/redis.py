@@ -22,15 +22,17 @@ async def _close_client(client: redis.Redis) -> AsyncIterator[redis.Redis]:
 class RedisCache(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
-    # A blocking pool: a burst of requests beyond its size waits briefly for a connection instead
-    # of failing (redis-py's default pool raises MaxConnectionsError past its limit). Timeouts, so
-    # that a Redis that hangs rather than refusing connections becomes a 503 within seconds.
+    # A blocking pool: a burst of requests beyond its size waits for a connection instead of failing
+    # (redis-py's default pool raises MaxConnectionsError past its limit). The waits are generous
+    # (20 s for a connection, 10 s for a reply) because under overload the event loop itself is
+    # late to read replies: at twice the reference rates, 2 s limits turned queueing into
+    # thousands of 503s. A Redis that is down still fails at once (connect timeout 1 s).
     connection_pool = providers.Singleton(
         redis.BlockingConnectionPool.from_url,
         settings.provided.redis_url,
         max_connections=settings.provided.redis_pool_max,
-        timeout=2.0,
-        socket_timeout=2.0,
+        timeout=20.0,
+        socket_timeout=10.0,
         socket_connect_timeout=1.0,
     )
     client = providers.Singleton(redis.Redis, connection_pool=connection_pool)
