@@ -1,0 +1,1 @@
+"""Measurement probes used while tuning: not part of the load tool's report."""
