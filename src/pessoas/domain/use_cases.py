@@ -30,16 +30,19 @@ class RestoreReservations:
         self._running: asyncio.Task[None] | None = None
 
     async def __call__(self) -> None:
-        if self._running is None or self._running.done():
-            self._running = asyncio.get_running_loop().create_task(self._restore())
         # Shielded: a caller that goes away must not cancel the run others wait on.
-        await asyncio.shield(self._running)
+        await asyncio.shield(self._run())
 
     def start(self) -> None:
         """Starts a run in the background, if none is under way; failures are retried later."""
+        self._run()
+
+    def _run(self) -> asyncio.Task[None]:
+        """The run under way, or a new one: one run at a time in this process."""
         if self._running is None or self._running.done():
             self._running = asyncio.get_running_loop().create_task(self._restore())
             self._running.add_done_callback(_consume_failure)
+        return self._running
 
     async def _restore(self) -> None:
         if await self._cache.is_ready():
@@ -50,7 +53,8 @@ class RestoreReservations:
 
 
 def _consume_failure(task: asyncio.Task[None]) -> None:
-    # A failed background restore is not lost: the next creation starts another.
+    # Awaiting callers get the failure through the shield; with none (a background start) it is
+    # not lost either: the next creation starts another run.
     if not task.cancelled():
         task.exception()
 
