@@ -16,6 +16,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from pessoas.adapters.pessoa_json import pessoa_to_json
 from pessoas.adapters.postgres_store import PostgresPessoaStore
 from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
 from pessoas.container import build_container
@@ -121,7 +122,7 @@ async def test_the_count_reaches_the_201s_and_every_pessoa_is_stored_as_created(
     assert converged_after < 1.0
     store = PostgresPessoaStore(pool)
     for pessoa in created:
-        assert (await store.get(uuid.UUID(pessoa["id"]))).to_dict() == pessoa
+        assert pessoa_to_json(await store.get(uuid.UUID(pessoa["id"]))) == pessoa
     found = (await api1.get("/pessoas", params={"t": "CONTA2"})).json()
     assert len(found) == 50  # 111 match: conta2, conta20..29, conta200..299
     assert all("conta2" in p["apelido"] for p in found)

@@ -9,10 +9,10 @@ import aiormq
 import orjson
 import pytest
 
+from pessoas.adapters.pessoa_json import pessoa_from_json, pessoa_to_json
 from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
 from pessoas.adapters.rabbitmq_topology import build_worker_broker, declare_queues
 from pessoas.domain.errors import StorageUnavailable
-from pessoas.domain.model import Pessoa
 from tests.integration.rabbitmq_fixtures import (
     AMQP_URL,
     RETRY_DELAY_BOUND,
@@ -66,10 +66,10 @@ async def test_put_returns_after_confirm_with_a_persistent_dramatiq_message(queu
     }
     assert body["queue_name"] == queue_name
     assert body["actor_name"] == "store_pessoas"
-    assert body["args"] == [[pessoa.to_dict()]]
+    assert body["args"] == [[pessoa_to_json(pessoa)]]
     assert body["kwargs"] == {}
     assert uuid.UUID(body["message_id"])
-    assert Pessoa.from_dict(body["args"][0][0]) == pessoa
+    assert pessoa_from_json(body["args"][0][0]) == pessoa
 
 
 async def test_concurrent_puts_within_the_window_share_one_message(queue_name, amqp_channel):
@@ -82,7 +82,7 @@ async def test_concurrent_puts_within_the_window_share_one_message(queue_name, a
         await queue.close()
 
     assert len(messages) == 1
-    assert orjson.loads(messages[0].body)["args"][0] == [p.to_dict() for p in pessoas]
+    assert orjson.loads(messages[0].body)["args"][0] == [pessoa_to_json(p) for p in pessoas]
 
 
 async def test_a_full_batch_leaves_without_waiting_for_the_window(queue_name, amqp_channel):

@@ -8,6 +8,14 @@ import pytest
 from pessoas.adapters.memory_cache import InMemoryPessoaCache
 from pessoas.adapters.memory_queue import DirectPersistenceQueue
 from pessoas.adapters.memory_store import InMemoryPessoaStore
+from pessoas.application.use_cases import (
+    CountPessoas,
+    CreatePessoa,
+    GetPessoa,
+    RestoreReservations,
+    SearchPessoas,
+    StorePessoas,
+)
 from pessoas.domain.errors import (
     ApelidoTaken,
     InvalidPessoa,
@@ -15,14 +23,6 @@ from pessoas.domain.errors import (
     ReservationsLost,
     StorageUnavailable,
     UnreadablePessoa,
-)
-from pessoas.domain.use_cases import (
-    CountPessoas,
-    CreatePessoa,
-    GetPessoa,
-    RestoreReservations,
-    SearchPessoas,
-    StorePessoas,
 )
 from tests.contracts.pessoas_factory import make_pessoa
 

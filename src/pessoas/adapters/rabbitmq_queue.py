@@ -25,6 +25,7 @@ import orjson
 from dramatiq.common import dq_name as dramatiq_dq_name
 from pamqp.commands import Basic
 
+from pessoas.adapters.pessoa_json import pessoa_to_json
 from pessoas.adapters.rabbitmq_topology import STORE_ACTOR_NAME, canonical_name, declare_queues
 from pessoas.domain.errors import StorageUnavailable, StorageUncertain
 from pessoas.domain.model import Pessoa
@@ -199,7 +200,7 @@ class RabbitmqPersistenceQueue:
         message: dict[str, Any] = {
             "queue_name": self._queue_name,
             "actor_name": STORE_ACTOR_NAME,
-            "args": [[pessoa.to_dict() for pessoa in pessoas]],
+            "args": [[pessoa_to_json(pessoa) for pessoa in pessoas]],
             "kwargs": {},
             "options": {},
             "message_id": message_id,

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 import orjson
 import redis.asyncio as redis
 
+from pessoas.adapters.pessoa_json import pessoa_from_json, pessoa_to_json
 from pessoas.domain.errors import ReservationsLost, StorageUnavailable
 from pessoas.domain.model import Pessoa
 
@@ -96,7 +97,7 @@ class RedisPessoaCache:
         with _unavailable_on_error():
             outcome = await self._reserve(
                 keys=[self._apelido_key(pessoa.apelido), self._pessoa_key(pessoa.id), self._ready_key],
-                args=[str(pessoa.id), orjson.dumps(pessoa.to_dict()), self._ttl],
+                args=[str(pessoa.id), orjson.dumps(pessoa_to_json(pessoa)), self._ttl],
             )
         if outcome == -1:
             raise ReservationsLost("Redis holds no complete set of apelido reservations")
@@ -122,7 +123,7 @@ class RedisPessoaCache:
             data = await self._client.get(self._pessoa_key(pessoa_id))
         if data is None:
             return None
-        return Pessoa.from_dict(orjson.loads(data))
+        return pessoa_from_json(orjson.loads(data))
 
     async def restore_apelidos(self, apelidos: Iterable[str]) -> None:
         # NX: a reservation made meanwhile keeps its pessoa's id, so that pessoa can still release it.

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from pessoas.container.memory import DirectQueue, MemoryCache, MemoryStorage
-from pessoas.domain.use_cases import (
+from pessoas.application.use_cases import (
     CountPessoas,
     CreatePessoa,
     GetPessoa,
@@ -18,6 +17,7 @@ from pessoas.domain.use_cases import (
     SearchPessoas,
     StorePessoas,
 )
+from pessoas.container.memory import DirectQueue, MemoryCache, MemoryStorage
 from pessoas.settings import Settings
 
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from dependency_injector import containers, providers
 
+from pessoas.adapters.pessoa_json import pessoa_from_json
 from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
 from pessoas.adapters.rabbitmq_topology import STORE_ACTOR_NAME, build_worker_broker, prepare_queues
 from pessoas.settings import Settings
@@ -42,3 +43,5 @@ class RabbitmqQueue(containers.DeclarativeContainer):
         build_worker_broker, amqp_url=settings.provided.amqp_url, queue_name=settings.provided.queue_name
     )
     actor_name = providers.Object(STORE_ACTOR_NAME)
+    # How the worker reads each pessoa of a message back.
+    decode_pessoa = providers.Object(pessoa_from_json)

@@ -38,28 +38,6 @@ class Pessoa:
     nascimento: dt.date
     stack: tuple[str, ...] | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The pessoa as the API shows it: JSON-simple values only."""
-        return {
-            "id": str(self.id),
-            "apelido": self.apelido,
-            "nome": self.nome,
-            "nascimento": self.nascimento.isoformat(),
-            "stack": list(self.stack) if self.stack is not None else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Pessoa:
-        """Rebuilds a pessoa written by :meth:`to_dict` (cache entries, queue messages)."""
-        stack = data.get("stack")
-        return cls(
-            id=uuid.UUID(data["id"]),
-            apelido=data["apelido"],
-            nome=data["nome"],
-            nascimento=dt.date.fromisoformat(data["nascimento"]),
-            stack=tuple(stack) if stack is not None else None,
-        )
-
     def matches(self, term: str) -> bool:
         """True when ``term`` is contained, case-insensitively, within one single field."""
         needle = term.lower()

@@ -119,9 +119,10 @@ def declare_store_actor(container: Container) -> dramatiq.Actor[Any, Any]:
     settings = container.settings()
     broker = container.queue.broker()
     store = MergingStore(container.store_pessoas(), settings.worker_batch_max)
+    decode = container.queue.decode_pessoa()
 
     async def store_pessoas(pessoas: list[dict[str, Any]]) -> None:
-        await store([Pessoa.from_dict(data) for data in pessoas])
+        await store([decode(data) for data in pessoas])
 
     decorate = dramatiq.actor(
         broker=broker, actor_name=container.queue.actor_name(), queue_name=_queue_name(container)

@@ -5,8 +5,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter
 from starlette.responses import PlainTextResponse, Response
 
+from pessoas.application.use_cases import CountPessoas
 from pessoas.domain.errors import StorageUnavailable
-from pessoas.domain.use_cases import CountPessoas
 
 CountEndpoint = Callable[[], Awaitable[Response]]
 

@@ -6,8 +6,8 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from pessoas.application.use_cases import CreatePessoa
 from pessoas.domain.errors import InvalidPessoa, StorageUnavailable, StorageUncertain, UnreadablePessoa
-from pessoas.domain.use_cases import CreatePessoa
 from pessoas.entrypoints.http.body import BodyTooLarge, read_limited_body
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
 from pessoas.entrypoints.http.schemas import ErrorOut, NewPessoa, PessoaOut

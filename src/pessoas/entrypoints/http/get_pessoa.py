@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from pessoas.application.use_cases import GetPessoa
 from pessoas.domain.errors import StorageUnavailable
-from pessoas.domain.use_cases import GetPessoa
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
 from pessoas.entrypoints.http.schemas import ErrorOut, PessoaOut
 

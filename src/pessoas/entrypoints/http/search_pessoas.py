@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from pessoas.application.use_cases import SearchPessoas
 from pessoas.domain.errors import InvalidSearchTerm, StorageUnavailable
-from pessoas.domain.use_cases import SearchPessoas
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
 from pessoas.entrypoints.http.schemas import ErrorOut, PessoaOut
 
