@@ -6,26 +6,28 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI
 
 from pessoas.container import Container, build_container
 from pessoas.domain.errors import StorageUnavailable
-from pessoas.entrypoints.http import (
-    count_pessoas,
-    create_pessoa,
-    get_pessoa,
-    health,
-    search_pessoas,
-)
-from pessoas.entrypoints.http.fast_lane import ContractFastLane
+from pessoas.entrypoints.http import health
+from pessoas.entrypoints.http.fast_dispatch import FastDispatch
+from pessoas.entrypoints.http.registration import register_routes
+from pessoas.entrypoints.http.routes import contract_routes
 
 logger = logging.getLogger(__name__)
 
 STARTUP_RESTORE_SECONDS = 30.0
 
 
-def create_app(container: Container | None = None) -> ContractFastLane:
+def create_app(container: Container | None = None, *, fast_dispatch: bool = True) -> FastAPI:
+    """The API over ``container`` (built from settings when not given).
+
+    ``fast_dispatch=False`` leaves the contract routes to FastAPI's own router: the tests run the
+    contract both ways, so the two paths cannot drift apart.
+    """
     container = container if container is not None else build_container()
 
     @asynccontextmanager
@@ -47,25 +49,21 @@ def create_app(container: Container | None = None) -> ContractFastLane:
 
     app = FastAPI(
         title="pessoas",
-        version="0.1.0",
+        version=version("pessoas"),
         summary="Stores and finds pessoas under heavy load.",
         lifespan=lifespan,
         # "/pessoas/" is an empty id (404), not a redirect to the search route.
         redirect_slashes=False,
+        # No OpenTelemetry here (metrics are Prometheus'): off, FastAPI skips a per-request look
+        # at the environment for configured providers.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    # Each route receives its use case once, here: the request path then touches no dependency
-    # machinery (FastAPI would run dependency-injector's sync markers on a worker thread for
-    # every request, which costs more than the work itself).
-    create = create_pessoa.build_endpoint(container.create_pessoa())
-    get = get_pessoa.build_endpoint(container.get_pessoa())
-    search = search_pessoas.build_endpoint(container.search_pessoas())
-    count = count_pessoas.build_endpoint(container.count_pessoas())
-    app.include_router(create_pessoa.build_router(create))
-    app.include_router(get_pessoa.build_router(get))
-    app.include_router(search_pessoas.build_router(search))
-    app.include_router(count_pessoas.build_router(count))
+    routes = contract_routes(container)
+    registered = register_routes(app, routes)
     app.include_router(health.router)
-    return ContractFastLane(app, create=create, get=get, search=search, count=count)
+    # Added first, so it is the innermost middleware: whatever is added later wraps it too.
+    app.add_middleware(FastDispatch, routes=routes if fast_dispatch else (), registered=registered)
+    return app
 
 
 async def _maybe_await(result: object) -> None:

@@ -1,14 +1,22 @@
-"""Reading a request body with the contract's size limit, before any parsing."""
+"""Reading a JSON request body with the contract's size limit, before any parsing."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from starlette.requests import Request
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_TEXT = f"{MAX_BODY_BYTES // 1024} KiB"
 
 
 class BodyTooLarge(Exception):
-    pass
+    """The body passes :data:`MAX_BODY_BYTES`: refused before it is parsed."""
+
+
+class BodyNotJson(Exception):
+    """The body is not a JSON document."""
 
 
 async def read_limited_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -28,3 +36,12 @@ async def read_limited_body(request: Request, limit: int = MAX_BODY_BYTES) -> by
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_json_body(request: Request) -> Any:
+    """The body decoded from JSON, within the size limit."""
+    raw = await read_limited_body(request)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BodyNotJson from None

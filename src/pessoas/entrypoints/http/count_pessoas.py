@@ -1,40 +1,31 @@
 """GET /contagem-pessoas."""
 
-from collections.abc import Awaitable, Callable
+from __future__ import annotations
 
-from fastapi import APIRouter
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from pessoas.application.use_cases import CountPessoas
-from pessoas.domain.errors import StorageUnavailable
-
-CountEndpoint = Callable[[], Awaitable[Response]]
+from pessoas.entrypoints.http.contract_route import STORAGE_UNAVAILABLE, ContractRoute
 
 
-def build_endpoint(count: CountPessoas) -> CountEndpoint:
-    """The route's handler; FastAPI registers it, and the fast lane calls it directly."""
+def count_pessoas_route(count: CountPessoas) -> ContractRoute:
+    async def handle(request: Request) -> Response:
+        return PlainTextResponse(str(await count()))
 
-    async def count_pessoas() -> Response:
-        try:
-            stored = await count()
-        except StorageUnavailable:
-            return PlainTextResponse("storage is unavailable; retry later", status_code=503)
-        return PlainTextResponse(str(stored))
-
-    return count_pessoas
-
-
-def build_router(endpoint: CountEndpoint) -> APIRouter:
-    router = APIRouter()
-    router.add_api_route(
-        "/contagem-pessoas",
-        endpoint,
-        methods=["GET"],
+    return ContractRoute(
+        method="GET",
+        path="/contagem-pessoas",
+        name="count_pessoas",
         summary="Count stored pessoas",
+        description="The exact number of pessoas in storage: not cached, not estimated.",
+        handle=handle,
+        errors=(STORAGE_UNAVAILABLE,),
         response_class=PlainTextResponse,
-        responses={
-            200: {"content": {"text/plain": {"example": "46500"}}},
-            503: {"description": "storage unavailable"},
+        success_doc={
+            "description": "the count, as decimal text",
+            "content": {
+                "text/plain": {"schema": {"type": "string", "pattern": "^[0-9]+$"}, "example": "46500"}
+            },
         },
     )
-    return router

@@ -1,51 +1,53 @@
-"""GET /pessoas/{id}."""
+"""GET /pessoas/{pessoa_id}."""
+
+from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter
+from starlette.requests import Request
 from starlette.responses import Response
 
 from pessoas.application.use_cases import GetPessoa
-from pessoas.domain.errors import StorageUnavailable
-from pessoas.entrypoints.http.responses import OrjsonResponse, error
-from pessoas.entrypoints.http.schemas import ErrorOut, PessoaOut
-
-GetEndpoint = Callable[[str], Awaitable[Response]]
+from pessoas.entrypoints.http.contract_route import STORAGE_UNAVAILABLE, ContractRoute, ErrorOutcome
+from pessoas.entrypoints.http.responses import OrjsonResponse
+from pessoas.entrypoints.http.schemas import PessoaOut
 
 
-def build_endpoint(get: GetPessoa) -> GetEndpoint:
-    """The route's handler; FastAPI registers it, and the fast lane calls it directly."""
+class NoSuchPessoa(Exception):
+    """No pessoa has this id, or the id is not a UUID."""
 
-    async def get_pessoa(
-        pessoa_id: str,
-    ) -> Response:
+
+def get_pessoa_route(get: GetPessoa) -> ContractRoute:
+    async def handle(request: Request) -> Response:
         try:
-            wanted = uuid.UUID(pessoa_id)
+            wanted = uuid.UUID(request.path_params["pessoa_id"])
         except ValueError:
-            return error(404, "no such pessoa")
-        try:
-            pessoa = await get(wanted)
-        except StorageUnavailable:
-            return error(503, "storage is unavailable; retry later")
+            raise NoSuchPessoa from None
+        pessoa = await get(wanted)
         if pessoa is None:
-            return error(404, "no such pessoa")
+            raise NoSuchPessoa
         return OrjsonResponse(pessoa)
 
-    return get_pessoa
-
-
-def build_router(endpoint: GetEndpoint) -> APIRouter:
-    router = APIRouter()
-    router.add_api_route(
-        "/pessoas/{pessoa_id}",
-        endpoint,
-        methods=["GET"],
+    return ContractRoute(
+        method="GET",
+        path="/pessoas/{pessoa_id}",
+        name="get_pessoa",
         summary="Read a pessoa by id",
-        response_model=PessoaOut,
-        responses={
-            404: {"model": ErrorOut, "description": "no such pessoa, or not a UUID"},
-            503: {"model": ErrorOut, "description": "storage unavailable"},
+        handle=handle,
+        errors=(
+            ErrorOutcome(NoSuchPessoa, 404, "no such pessoa, or the id is not a UUID", "no such pessoa"),
+            STORAGE_UNAVAILABLE,
+        ),
+        success_doc={"model": PessoaOut, "description": "the pessoa"},
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "pessoa_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "the id from the Location of its creation",
+                    "schema": {"type": "string", "format": "uuid"},
+                }
+            ]
         },
     )
-    return router

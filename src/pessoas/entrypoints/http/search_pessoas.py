@@ -1,51 +1,45 @@
 """GET /pessoas?t={term}."""
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from starlette.requests import Request
 from starlette.responses import Response
 
 from pessoas.application.use_cases import SearchPessoas
-from pessoas.domain.errors import InvalidSearchTerm, StorageUnavailable
-from pessoas.entrypoints.http.responses import OrjsonResponse, error
-from pessoas.entrypoints.http.schemas import ErrorOut, PessoaOut
-
-SearchEndpoint = Callable[[str | None], Awaitable[Response]]
-
-
-def build_endpoint(search: SearchPessoas) -> SearchEndpoint:
-    """The route's handler; FastAPI registers it, and the fast lane calls it directly."""
-
-    async def search_pessoas(
-        # Optional here so that a missing t reaches the use case and gets the contract's 400,
-        # not FastAPI's 422.
-        t: Annotated[str | None, Query(description="the search term")] = None,
-    ) -> Response:
-        try:
-            found = await search(t)
-        except InvalidSearchTerm as exc:
-            return error(400, str(exc))
-        except StorageUnavailable:
-            return error(503, "storage is unavailable; retry later")
-        return OrjsonResponse(found)
-
-    return search_pessoas
+from pessoas.domain.errors import InvalidSearchTerm
+from pessoas.domain.model import SEARCH_LIMIT
+from pessoas.entrypoints.http.contract_route import STORAGE_UNAVAILABLE, ContractRoute, ErrorOutcome
+from pessoas.entrypoints.http.responses import OrjsonResponse
+from pessoas.entrypoints.http.schemas import SearchResults
 
 
-def build_router(endpoint: SearchEndpoint) -> APIRouter:
-    router = APIRouter()
-    router.add_api_route(
-        "/pessoas",
-        endpoint,
-        methods=["GET"],
+def search_pessoas_route(search: SearchPessoas) -> ContractRoute:
+    async def handle(request: Request) -> Response:
+        # With a repeated t, the last one wins (as Starlette reads a single query value).
+        return OrjsonResponse(await search(request.query_params.get("t")))
+
+    return ContractRoute(
+        method="GET",
+        path="/pessoas",
+        name="search_pessoas",
         summary="Search pessoas",
-        description="At most 50 pessoas whose apelido, nome or one stack element contains `t`, "
-        "compared case-insensitively.",
-        response_model=list[PessoaOut],
-        responses={
-            400: {"model": ErrorOut, "description": "t absent or empty"},
-            503: {"model": ErrorOut, "description": "storage unavailable"},
+        description=f"At most {SEARCH_LIMIT} pessoas whose apelido, nome or one stack element contains `t`, "
+        "compared case-insensitively; `%`, `_` and `\\` are literal characters.",
+        handle=handle,
+        errors=(
+            ErrorOutcome(InvalidSearchTerm, 400, "t absent or empty"),
+            STORAGE_UNAVAILABLE,
+        ),
+        success_doc={"model": SearchResults, "description": "the pessoas found, possibly none"},
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "t",
+                    "in": "query",
+                    "required": True,
+                    "description": "the search term, contained within one field",
+                    "schema": {"type": "string", "minLength": 1},
+                }
+            ]
         },
     )
-    return router
