@@ -1,36 +1,131 @@
-"""The service's settings, read once from ``PESSOAS_*`` environment variables.
+"""The service's settings, read once from ``PESSOAS_*`` environment variables or a ``.env`` file.
 
-Leaving a backing service's URL unset selects its in-memory twin, so a bare ``pessoas serve``
-needs nothing outside the process.
+Leaving a backing service's URL unset selects its in-process twin, so a bare ``pessoas serve``
+needs nothing outside the process. Settings that would let the service acknowledge pessoas into
+a store that nothing reads, or that only some instances share, are refused when they are read:
+a bad configuration stops the process with a one-line reason, it never falls back silently.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+from dotenv import dotenv_values
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PESSOAS_"
+ENV_FILE = ".env"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PESSOAS_", frozen=True)
+    # A .env file in the working directory is read too; variables of the environment win over it.
+    # Its other lines (another program's settings) are left alone; load_settings refuses a
+    # PESSOAS_ line that names no setting.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=ENV_FILE, frozen=True, extra="ignore")
 
-    host: str = "0.0.0.0"
-    port: int = 9999
+    host: str = Field(
+        default="127.0.0.1",
+        description="address to listen on; 127.0.0.1 keeps a bare server off the network",
+    )
+    port: int = Field(default=9999, description="port to listen on")
 
     database_url: str | None = Field(
-        default=None, description="PostgreSQL conninfo; unset keeps pessoas in memory"
+        default=None, description="PostgreSQL conninfo; unset keeps pessoas in this process"
     )
-    database_pool_min: int = 2
-    database_pool_max: int = 8
+    database_pool_min: int = Field(default=2, description="PostgreSQL connections kept open per process")
+    database_pool_max: int = Field(default=8, description="most PostgreSQL connections per process")
 
-    redis_url: str | None = Field(default=None, description="Redis URL; unset keeps reservations in memory")
+    redis_url: str | None = Field(
+        default=None, description="Redis URL, shared by every API instance; needs PESSOAS_DATABASE_URL"
+    )
     redis_pool_max: int = Field(default=64, description="Redis connections per process")
     redis_prefix: str = Field(default="pessoas:", description="namespace of every Redis key")
 
-    amqp_url: str | None = Field(default=None, description="RabbitMQ URL; unset stores each pessoa directly")
+    amqp_url: str | None = Field(
+        default=None,
+        description="RabbitMQ URL; creations are queued for the worker; needs PESSOAS_DATABASE_URL",
+    )
     queue_name: str = Field(default="pessoas", description="the durable queue the worker consumes")
     publish_window_ms: float = Field(
         default=10.0, description="how long a publish waits for others to share its message"
     )
     publish_batch_max: int = Field(default=256, description="most pessoas in one message")
 
-    worker_batch_max: int = Field(default=1000, description="most pessoas in one transaction")
+    worker_batch_max: int = Field(default=1000, description="most pessoas in one worker transaction")
+
+    @model_validator(mode="after")
+    def _refuse_settings_that_could_lose_pessoas(self) -> Self:
+        if self.amqp_url and not self.database_url:
+            raise ValueError(
+                "PESSOAS_AMQP_URL is set without PESSOAS_DATABASE_URL: the worker would store the "
+                "queued pessoas in PostgreSQL while this process reads its own memory"
+            )
+        if self.redis_url and not self.database_url:
+            raise ValueError(
+                "PESSOAS_REDIS_URL is set without PESSOAS_DATABASE_URL: instances sharing Redis "
+                "would each keep their pessoas in their own memory"
+            )
+        return self
+
+
+def setting_names() -> dict[str, str]:
+    """Every setting's environment variable and what it means, for ``--help``."""
+    return {
+        f"{ENV_PREFIX}{name.upper()}": (field.description or "")
+        + (f" (default: {field.default})" if field.default is not None else "")
+        for name, field in Settings.model_fields.items()
+    }
+
+
+class SettingsRefused(Exception):
+    """The configuration could lose or hide pessoas, or cannot be read: the message says why, in one line."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings a process starts with, or :class:`SettingsRefused`.
+
+    Besides the rules of :class:`Settings`, refuses a ``.env`` line naming no setting and an
+    environment variable that looks like a misspelled one: either would leave a service unused
+    without a word.
+    """
+    environ = os.environ if environ is None else environ
+    known = setting_names()
+    problems = [
+        f"{name} in {ENV_FILE} is not a setting" + _did_you_mean(name, known)
+        for name in _env_file_names()
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+    ]
+    problems += [
+        f"{name} is not a setting" + hint
+        for name in environ
+        if name.startswith(ENV_PREFIX) and name not in known and (hint := _did_you_mean(name, known))
+    ]
+    if problems:
+        raise SettingsRefused("; ".join(problems))
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsRefused("; ".join(_reason(problem) for problem in error.errors())) from None
+
+
+def _env_file_names() -> list[str]:
+    path = Path(ENV_FILE)
+    return list(dotenv_values(path)) if path.is_file() else []
+
+
+def _did_you_mean(name: str, known: Mapping[str, str]) -> str:
+    close = difflib.get_close_matches(name.upper(), list(known), n=1, cutoff=0.85)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _reason(problem: Mapping[str, Any]) -> str:
+    context = problem.get("ctx") or {}
+    if problem["type"] == "value_error" and "error" in context:
+        return str(context["error"])  # the rules above already say what is wrong and why
+    field = ".".join(map(str, problem.get("loc", ())))
+    return f"{ENV_PREFIX}{field.upper()}: {problem['msg']}" if field else str(problem["msg"])

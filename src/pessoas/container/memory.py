@@ -1,4 +1,4 @@
-"""The in-memory twins: the embedded default, needing no outside service."""
+"""The in-memory twins: no outside service, nothing kept after the process ends."""
 
 from dependency_injector import containers, providers
 
@@ -6,6 +6,7 @@ from pessoas.adapters.memory_cache import InMemoryPessoaCache
 from pessoas.adapters.memory_queue import DirectPersistenceQueue
 from pessoas.adapters.memory_setup import nothing_to_prepare
 from pessoas.adapters.memory_store import InMemoryPessoaStore
+from pessoas.ports.repository import PessoaWriter
 
 
 class MemoryStorage(containers.DeclarativeContainer):
@@ -22,6 +23,7 @@ class MemoryCache(containers.DeclarativeContainer):
 class DirectQueue(containers.DeclarativeContainer):
     """No broker: a created pessoa is written to storage before its 201."""
 
-    writer: providers.Dependency[InMemoryPessoaStore] = providers.Dependency()
+    #: Whatever storage group was chosen: the pessoa is written there before its 201.
+    writer: providers.Dependency[PessoaWriter] = providers.Dependency()
     queue = providers.Singleton(DirectPersistenceQueue, writer=writer)
     prepare = providers.Callable(nothing_to_prepare)

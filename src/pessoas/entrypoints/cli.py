@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from importlib.metadata import version
 
-from pessoas.settings import Settings
+from pessoas.settings import Settings, SettingsRefused, load_settings, setting_names
 
 
-def _serve(args: argparse.Namespace) -> None:
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    settings = Settings()
     uvicorn.run(
         "pessoas.entrypoints.http.app:create_app",
         factory=True,
@@ -27,38 +29,70 @@ def _serve(args: argparse.Namespace) -> None:
     )
 
 
-def _worker(args: argparse.Namespace) -> None:
+def _worker(args: argparse.Namespace, settings: Settings) -> None:
     from pessoas.entrypoints.worker import run_worker
 
     run_worker(processes=args.processes, threads=args.threads)
 
 
-def _migrate(args: argparse.Namespace) -> None:
+def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     from pessoas.entrypoints.migrate import migrate
 
     migrate()
 
 
+def _settings_help() -> str:
+    lines = ["settings (environment variables, or lines of a .env file in the working directory):"]
+    lines += [f"  {name:28} {meaning}" for name, meaning in setting_names().items()]
+    return "\n".join(lines)
+
+
+def _refuse(reason: str) -> None:
+    print(f"pessoas: configuration refused: {reason}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="pessoas", description=__doc__)
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="pessoas", description=__doc__, epilog=_settings_help(), formatter_class=formatter
+    )
+    parser.add_argument("--version", action="version", version=f"pessoas {version('pessoas')}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve the HTTP API")
-    serve.add_argument("--host", default=None, help="default: PESSOAS_HOST or 0.0.0.0")
+    serve = commands.add_parser(
+        "serve", help="serve the HTTP API", epilog=_settings_help(), formatter_class=formatter
+    )
+    serve.add_argument("--host", default=None, help="default: PESSOAS_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: PESSOAS_PORT or 9999")
     serve.add_argument("--uds", default=None, help="listen on this unix socket instead")
     serve.set_defaults(run=_serve)
 
-    worker = commands.add_parser("worker", help="store queued pessoas in PostgreSQL")
+    worker = commands.add_parser(
+        "worker",
+        help="store queued pessoas in PostgreSQL",
+        epilog=_settings_help(),
+        formatter_class=formatter,
+    )
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=1)
     worker.set_defaults(run=_worker)
 
-    migrate = commands.add_parser("migrate", help="create the schema and the queue (idempotent)")
+    migrate = commands.add_parser(
+        "migrate",
+        help="create the schema and the queue (idempotent)",
+        epilog=_settings_help(),
+        formatter_class=formatter,
+    )
     migrate.set_defaults(run=_migrate)
 
     args = parser.parse_args(argv)
-    args.run(args)
+    run: Callable[[argparse.Namespace, Settings], None] = args.run
+    try:
+        settings = load_settings()
+    except SettingsRefused as refused:
+        _refuse(str(refused))
+    run(args, settings)
 
 
 if __name__ == "__main__":
