@@ -48,10 +48,9 @@ _DDL = (
     """,
     "CREATE INDEX IF NOT EXISTS pessoas_search_trgm ON pessoas USING gin (search gin_trgm_ops)",
     # The GIN pending list makes inserts cheap but is scanned linearly by every search until it is
-    # merged. Measured on 20,000 pessoas inserted 20 at a time, PostgreSQL CPU per insert / per search
-    # of a bench term: default 4 MB list 92 us / 4.85 ms, 1 MB 116 us / 0.87 ms, 256 kB 156 us /
-    # 0.37 ms, 64 kB 212 us / 0.39 ms, no list (fastupdate off) 378 us / 0.34 ms. At the reference
-    # load's 460 inserts and 100 searches a second, 256 kB costs the least in all (~0.11 CPU vs ~0.53).
+    # merged: a short list trades a little insert CPU for much cheaper searches, and at the
+    # reference load's mix of inserts and searches this size costs the least in all (the sizes
+    # tried and their costs are in docs/performance.md).
     "ALTER INDEX pessoas_search_trgm SET (gin_pending_list_limit = 256)",
 )
 

@@ -35,8 +35,8 @@ _COLUMNS = "id, apelido, nome, nascimento, stack"
 # One statement, one round trip for the whole batch: the columns travel as parallel arrays.
 # A stack is a text[] of its own and PostgreSQL arrays cannot be ragged, so every stack is flattened
 # into one array and each row carries the bounds of its slice (NULL bounds for no stack; lo > hi gives
-# the empty array). Parameters go in binary (%b), so the server parses no array text: measured ~15%
-# faster for batches of 100. ON CONFLICT DO NOTHING, with no target, skips a row that collides on
+# the empty array). Parameters go in binary (%b), so the server parses no array text (faster for
+# large batches: docs/performance.md). ON CONFLICT DO NOTHING, with no target, skips a row that collides on
 # either unique column: the id (a redelivered batch) or the apelido (see _report_skipped).
 _INSERT = """
 INSERT INTO pessoas (id, apelido, nome, nascimento, stack)

@@ -24,9 +24,9 @@ class RedisCache(containers.DeclarativeContainer):
 
     # A blocking pool: a burst of requests beyond its size waits for a connection instead of failing
     # (redis-py's default pool raises MaxConnectionsError past its limit). The waits are generous
-    # (20 s for a connection, 10 s for a reply) because under overload the event loop itself is
-    # late to read replies: at twice the reference rates, 2 s limits turned queueing into
-    # thousands of 503s. A Redis that is down still fails at once (connect timeout 1 s).
+    # because under overload the event loop itself is late to read replies: short limits turn
+    # queueing into refusals (docs/performance.md has the run that showed it). A Redis that is down
+    # still fails at once, on the short connect timeout.
     connection_pool = providers.Singleton(
         redis.BlockingConnectionPool.from_url,
         settings.provided.redis_url,
