@@ -33,7 +33,10 @@ def _no_pessoas_environment(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     ("settings", "names"),
     [
-        ({"PESSOAS_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/"}, ["PESSOAS_AMQP_URL", "PESSOAS_DATABASE_URL"]),
+        (
+            {"PESSOAS_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/"},
+            ["PESSOAS_AMQP_URL", "PESSOAS_DATABASE_URL"],
+        ),
         ({"PESSOAS_REDIS_URL": "redis://127.0.0.1:1/0"}, ["PESSOAS_REDIS_URL", "PESSOAS_DATABASE_URL"]),
         ({"PESSOAS_DATABSE_URL": "postgresql://x"}, ["PESSOAS_DATABSE_URL", "PESSOAS_DATABASE_URL"]),
         ({"PESSOAS_PORT": "http"}, ["PESSOAS_PORT"]),
@@ -65,7 +68,7 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
 
 def test_a_dotenv_line_naming_no_setting_is_refused(tmp_path):
     (tmp_path / ".env").write_text("PESSOAS_PROT=8123\n")
-    with pytest.raises(SettingsRefused, match="PESSOAS_PROT in .env is not a setting.*PESSOAS_PORT"):
+    with pytest.raises(SettingsRefused, match=r"PESSOAS_PROT in \.env is not a setting.*PESSOAS_PORT"):
         load_settings({})
 
 
