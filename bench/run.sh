@@ -7,7 +7,8 @@
 # Each run: empty the stack's data, start the stack with ENVELOPE=1 (server side in the
 # cgroup), run bench.load from this shell, i.e. outside the envelope, so the generator never
 # competes for the server's 1.5 CPUs, then stop the stack. The stack is stopped on failure and
-# on Ctrl-C too. Reports go to bench/results/<timestamp>/ (run-N/ subdirectories when RUNS > 1);
+# on Ctrl-C too. bench/server_cpu.py records the CPU of each server component over the load
+# (cpu.json beside the report). Reports go to bench/results/<timestamp>/ (run-N/ subdirectories when RUNS > 1);
 # the directory is chosen here, so do not pass --out.
 set -euo pipefail
 
@@ -40,7 +41,12 @@ for ((i = 1; i <= RUNS; i++)); do
     make --no-print-directory stack-reset
     stack_up=1 # set before `up`, so a half-started stack is stopped too
     ENVELOPE=1 make --no-print-directory stack
+    mkdir -p "$out"
+    # Per-component CPU over the load alone (bench/server_cpu.py), stopped as soon as it ends.
+    "$PY" -m bench.server_cpu record "$out/cpu.json" &
+    recorder=$!
     "$PY" -m bench.load --out "$out" "$@"
+    kill -TERM "$recorder" && wait "$recorder" || echo "bench: the CPU recorder failed" >&2
     make --no-print-directory stack-down
     stack_up=0
     outs+=("$out")

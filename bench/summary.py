@@ -40,6 +40,26 @@ FIGURES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+# The same from cpu.json (bench/server_cpu.py), when the run recorded it.
+CPU_FIGURES: list[tuple[str, tuple[str, ...]]] = [
+    ("server CPU-s (processes)", ("server_cpu_s",)),
+    ("envelope CPU-s (cgroup)", ("envelope", "usage_s")),
+    ("envelope throttled s", ("envelope", "throttled_s")),
+]
+COMPONENTS = [
+    "nginx",
+    "api1",
+    "api2",
+    "api",
+    "worker",
+    "postgres",
+    "redis",
+    "rabbitmq",
+    "supervisor",
+    "loadtool",
+]
+
+
 def _get(report: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = report
     for key in path:
@@ -51,9 +71,19 @@ def _get(report: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 def summarize(runs: list[Path]) -> dict[str, Any]:
     reports = [orjson.loads((run / "report.json").read_bytes()) for run in runs]
+    cpus = [
+        orjson.loads((run / "cpu.json").read_bytes()) if (run / "cpu.json").exists() else {} for run in runs
+    ]
+    figures = [(label, path, reports) for label, path in FIGURES]
+    figures += [(label, path, cpus) for label, path in CPU_FIGURES]
+    figures += [
+        (f"CPU-s {name}", ("cpu_s", name), cpus)
+        for name in COMPONENTS
+        if any(name in c.get("cpu_s", {}) for c in cpus)
+    ]
     rows: dict[str, Any] = {}
-    for label, path in FIGURES:
-        values = [_get(r, path) for r in reports]
+    for label, path, sources in figures:
+        values = [_get(r, path) for r in sources]
         present = [v for v in values if isinstance(v, int | float)]
         # A missing figure (e.g. no convergence) is left out of the median, and said so.
         median = statistics.median(present) if present else None

@@ -1,0 +1,32 @@
+"""The CPU recorder counts the CPU a component used while it recorded, by command line."""
+
+import subprocess
+import sys
+import time
+
+from bench.server_cpu import Recorder, component_of
+
+
+def test_components_are_told_apart_by_command_line():
+    assert component_of("/work/.venv/bin/python /work/.venv/bin/pessoas serve --uds run/api1.sock") == "api1"
+    assert component_of("/usr/bin/python3 /usr/bin/supervisord -c run/supervisord.conf") == "supervisor"
+    assert component_of("python -m dramatiq pessoas.entrypoints.worker --processes 1") == "worker"
+    assert component_of("nginx: worker process") == "nginx"
+    assert component_of("postgres: 15/main: root pessoas 127.0.0.1(5000) idle") == "postgres"
+    assert component_of("/usr/lib/erlang/erts-13/bin/beam.smp -W w") == "rabbitmq"
+    assert component_of("python -m bench.load --out x") == "loadtool"
+    assert component_of("bash") is None
+
+
+def test_a_busy_process_is_charged_to_its_component():
+    # A second of busy CPU under a command line naming the API's socket.
+    busy = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end: pass"
+    recorder = Recorder(cgroup="no-such-cgroup")
+    child = subprocess.Popen([sys.executable, "-c", busy, "run/api3.sock"])
+    while child.poll() is None:
+        time.sleep(0.1)
+        recorder.sample()
+    result = recorder.result()
+    assert 0.8 <= result["cpu_s"]["api3"] <= 1.5
+    assert result["server_cpu_s"] >= result["cpu_s"]["api3"]
+    assert result["envelope"] is None
