@@ -28,7 +28,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _worker(args: argparse.Namespace) -> None:
-    from pessoas.entrypoints.worker import run_worker
+    from pessoas.entrypoints.worker_setup import run_worker
 
     run_worker(processes=args.processes, threads=args.threads)
 
@@ -49,9 +49,14 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--uds", default=None, help="listen on this unix socket instead")
     serve.set_defaults(run=_serve)
 
-    worker = commands.add_parser("worker", help="store queued pessoas in PostgreSQL")
-    worker.add_argument("--processes", type=int, default=1)
-    worker.add_argument("--threads", type=int, default=1)
+    worker = commands.add_parser(
+        "worker",
+        help="store queued pessoas in PostgreSQL",
+        description="Runs `dramatiq pessoas.entrypoints.worker` with these options (dramatiq's own"
+        " command takes the others). Refuses to start without PESSOAS_AMQP_URL and PESSOAS_DATABASE_URL.",
+    )
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default: 1)")
+    worker.add_argument("--threads", type=int, default=1, help="worker threads per process (default: 1)")
     worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser("migrate", help="create the schema and the queue (idempotent)")
