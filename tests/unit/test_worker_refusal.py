@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pessoas.entrypoints.worker_setup import dramatiq_command, refusal
+from pessoas.entrypoints.worker_command import dramatiq_command, refusal
 from pessoas.settings import Settings
 
 PESSOAS = Path(sys.executable).with_name("pessoas")

@@ -28,7 +28,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _worker(args: argparse.Namespace) -> None:
-    from pessoas.entrypoints.worker_setup import run_worker
+    from pessoas.entrypoints.worker_command import run_worker
 
     run_worker(processes=args.processes, threads=args.threads)
 

@@ -4,7 +4,7 @@ dramatiq's command imports this module in each worker process it starts. On impo
 settings and refuses to go on (non-zero exit, one-line reason) when they could lose pessoas,
 builds the container, and makes the container's broker, with the worker's middleware and the
 store actor declared on it, dramatiq's broker (``broker`` below). ``pessoas worker`` runs this
-very command with the service's defaults (see :func:`pessoas.entrypoints.worker_setup.run_worker`).
+very command with the service's defaults (see :mod:`pessoas.entrypoints.worker_command`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import dramatiq
 
 from pessoas.container import build_container
+from pessoas.entrypoints.worker_command import refuse_unsafe
 from pessoas.entrypoints.worker_middleware import StopWhenOrphaned
-from pessoas.entrypoints.worker_setup import refuse_unsafe, worker_broker
+from pessoas.entrypoints.worker_setup import worker_broker
 from pessoas.settings import Settings
 
 settings = Settings()

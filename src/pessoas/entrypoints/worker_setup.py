@@ -1,4 +1,4 @@
-"""What a worker process is made of: the settings it refuses, its broker, its actor, its middleware.
+"""What a worker process is made of: its broker, its middleware and its actor.
 
 Every message carries a list of pessoas (the API's group commit). The actor is async, so it runs on
 the event loop of Dramatiq's AsyncIO middleware, where the container's async store lives. A message
@@ -14,8 +14,6 @@ worker thread there is never a second message waiting, so this only matters with
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import dramatiq
@@ -24,30 +22,6 @@ from pessoas.application.group_commit import GroupCommit
 from pessoas.container import Container
 from pessoas.domain.model import Pessoa
 from pessoas.entrypoints.worker_middleware import ConsumerTuning, StorageResources
-from pessoas.settings import Settings
-
-#: How long a stopping worker waits for the messages in hand: a batch in progress commits and is
-#: acked; the message of a batch cut short is not acked, so RabbitMQ redelivers it.
-STOP_TIMEOUT_MS = 30_000
-
-
-def refusal(settings: Settings) -> str | None:
-    """Why a worker with these settings must not start (it could lose pessoas), or None."""
-    if not settings.amqp_url:
-        return "pessoas worker needs PESSOAS_AMQP_URL: it has no queue to consume"
-    if not settings.database_url:
-        return (
-            "pessoas worker needs PESSOAS_DATABASE_URL: without it, it would store the pessoas"
-            " in its own memory and acknowledge them, and they would be lost"
-        )
-    return None
-
-
-def refuse_unsafe(settings: Settings) -> None:
-    """Exits, non-zero and with the one-line reason, when :func:`refusal` finds one."""
-    reason = refusal(settings)
-    if reason is not None:
-        raise SystemExit(reason) from None
 
 
 def declare_store_actor(container: Container, broker: dramatiq.Broker) -> dramatiq.Actor[Any, Any]:
@@ -83,30 +57,3 @@ def worker_broker(container: Container) -> dramatiq.Broker:
     broker.add_middleware(StorageResources(container.storage))
     declare_store_actor(container, broker)
     return broker
-
-
-def dramatiq_command(processes: int, threads: int) -> list[str]:
-    """dramatiq's own command running this service's worker, as ``pessoas worker`` runs it."""
-    return [
-        sys.executable,
-        "-m",
-        "dramatiq",
-        "pessoas.entrypoints.worker",
-        "--processes",
-        str(max(processes, 1)),
-        "--threads",
-        str(max(threads, 1)),
-        "--worker-shutdown-timeout",
-        str(STOP_TIMEOUT_MS),
-    ]
-
-
-def run_worker(processes: int, threads: int) -> None:
-    """``pessoas worker``: checks the settings, then becomes dramatiq's command (same process id).
-
-    Checking here too, not only in the worker processes, gives the one-line reason and the exit
-    status before dramatiq starts any process.
-    """
-    refuse_unsafe(Settings())
-    command = dramatiq_command(processes, threads)
-    os.execv(command[0], command)  # noqa: S606 - our own interpreter, fixed arguments
