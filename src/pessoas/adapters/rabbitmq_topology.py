@@ -89,11 +89,11 @@ def build_worker_broker(amqp_url: str, queue_name: str) -> ConnectionPooledKombu
         default_queue_name=QueueNames.of(queue_name).canonical,
         kombu_connection_options={"hostname": amqp_url, "heartbeat": 30},
         confirm_delivery=True,
-        # Measured: a blocking ack waits for the consumer thread's next poll, and with the
-        # shared thread-safe connection it waits for the consumer's read lock; either way a
-        # worker thread stalled up to a poll timeout per message (3,000 pessoas at 600/s took
-        # 20-55 s to drain with one thread). The rows are committed before the ack, so acking
-        # asynchronously costs nothing but, at worst, a redelivery the store skips.
+        # A blocking ack waits for the consumer thread's next poll, and with the shared
+        # thread-safe connection it waits for the consumer's read lock; either way a worker
+        # thread stalls up to a poll timeout per message (docs/performance.md). The rows are
+        # committed before the ack, so acking asynchronously costs nothing but, at worst, a
+        # redelivery the store skips.
         blocking_acknowledge=False,
         # An enqueue (a retry) waits for a lost connection to come back rather than fail the
         # message's processing: the original is acked only after its retry copy is confirmed.
