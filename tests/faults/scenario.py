@@ -79,7 +79,7 @@ def _row_as_api(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-_NOISE = re.compile(r"^\S+ \S+ \d+ ")  # timestamp and pid of the worker's log lines
+_NOISE = re.compile(r"^(\[[^]]*\] \[PID \d+\] |\S+ \S+ \d+ )")  # timestamp and pid of a log line
 
 
 def _log_errors(text: str) -> dict[str, Any]:

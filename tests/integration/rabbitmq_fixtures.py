@@ -16,9 +16,11 @@ import dramatiq
 import pytest
 
 from pessoas.adapters.memory_store import InMemoryPessoaStore
+from pessoas.adapters.rabbitmq_message import QueueNames
 from pessoas.container import Container, build_container
 from pessoas.container.memory import MemoryStorage
 from pessoas.domain.model import Pessoa, new_pessoa
+from pessoas.entrypoints.worker_setup import worker_broker
 from pessoas.settings import Settings
 
 AMQP_URL = os.environ.get("PESSOAS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -42,8 +44,9 @@ async def queue_name() -> AsyncIterator[str]:
     connection = await aiormq.connect(AMQP_URL)
     try:
         channel = await connection.channel()
-        for suffix in ("", ".DQ", ".XQ"):
-            await channel.queue_delete(name + suffix)
+        names = QueueNames.of(name)
+        for queue in (names.canonical, names.delay, names.dead_letter):
+            await channel.queue_delete(queue)
     finally:
         await connection.close()
 
@@ -122,7 +125,7 @@ class FlakyStore(InMemoryPessoaStore):
 
 
 class RunningWorker:
-    """A Dramatiq worker running in this process's threads, as ``pessoas worker`` would run it."""
+    """A Dramatiq worker running in this process's threads, built as dramatiq's command builds it."""
 
     def __init__(self, worker: dramatiq.Worker, broker: dramatiq.Broker) -> None:
         self.worker = worker
@@ -134,11 +137,12 @@ class RunningWorker:
 
 
 def start_worker(container: Container, threads: int = 2) -> RunningWorker:
-    from pessoas.entrypoints.worker import build_worker
-
-    worker = build_worker(container, threads)
+    # The broker module the command imports, pessoas.entrypoints.worker, reads the process's
+    # settings; tests build the same broker from their own container instead.
+    broker = worker_broker(container)
+    worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
-    return RunningWorker(worker, container.queue.broker())
+    return RunningWorker(worker, broker)
 
 
 RETRY_DELAY_BOUND = dt.timedelta(seconds=15)

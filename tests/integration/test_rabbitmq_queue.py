@@ -9,7 +9,8 @@ import aiormq
 import orjson
 import pytest
 
-from pessoas.adapters.pessoa_json import pessoa_from_json, pessoa_to_json
+from pessoas.adapters.pessoa_json import pessoa_to_json
+from pessoas.adapters.rabbitmq_message import QueueNames, decode_batch
 from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
 from pessoas.adapters.rabbitmq_topology import build_worker_broker, declare_queues
 from pessoas.domain.errors import StorageUnavailable
@@ -69,7 +70,8 @@ async def test_put_returns_after_confirm_with_a_persistent_dramatiq_message(queu
     assert body["args"] == [[pessoa_to_json(pessoa)]]
     assert body["kwargs"] == {}
     assert uuid.UUID(body["message_id"])
-    assert pessoa_from_json(body["args"][0][0]) == pessoa
+    assert message.header.properties.message_id == body["message_id"]
+    assert decode_batch(message.body) == [pessoa]
 
 
 async def test_concurrent_puts_within_the_window_share_one_message(queue_name, amqp_channel):
@@ -137,8 +139,9 @@ async def test_the_publisher_declares_what_the_worker_broker_declares(queue_name
         finally:
             broker.close()
     finally:
-        for suffix in ("", ".DQ", ".XQ"):
-            await amqp_channel.queue_delete(other + suffix)
+        names = QueueNames.of(other)
+        for name in (names.canonical, names.delay, names.dead_letter):
+            await amqp_channel.queue_delete(name)
 
 
 async def test_migrate_prepare_declares_the_queue(queue_name, amqp_channel):
@@ -207,12 +210,15 @@ async def test_a_failing_store_leads_to_redelivery_not_loss(queue_name, amqp_cha
         await asyncio.to_thread(worker.stop)
     assert store.calls > store.failures
     assert await store.count() == len(pessoas)
-    assert await queue_depth(amqp_channel, f"{queue_name}.XQ") == 0  # nothing dead-lettered
+    assert await queue_depth(amqp_channel, QueueNames.of(queue_name).dead_letter) == 0  # none dead
 
 
 async def _wait_for_empty(channel: aiormq.abc.AbstractChannel, name: str, timeout: float = 5.0) -> None:
     for _ in range(int(timeout / 0.05)):
-        if await queue_depth(channel, name) == 0 and await queue_depth(channel, f"{name}.DQ") == 0:
+        if (
+            await queue_depth(channel, name) == 0
+            and await queue_depth(channel, QueueNames.of(name).delay) == 0
+        ):
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"queue {name} did not drain")

@@ -1,10 +1,11 @@
 """PersistenceQueue on RabbitMQ: confirmed, persistent Dramatiq messages, published with group commit.
 
 Why group commit: a publisher confirm costs RabbitMQ an fsync-backed round trip, so one message per
-pessoa at ~600 creations/s would be the bottleneck. Instead, the ``put`` calls arriving within a
-short window share one message carrying a list of pessoas, and every caller is released when that
-one message is confirmed. The first ``put`` of a batch opens the window; the batch leaves when the
-window closes or when it is full, whichever comes first.
+pessoa at the reference load would be the bottleneck. Instead, the ``put`` calls arriving within a
+short window share one message carrying a list of pessoas (:mod:`pessoas.adapters.rabbitmq_message`),
+and every caller is released when that one message is confirmed
+(:class:`pessoas.application.group_commit.GroupCommit`: the batch leaves when the window closes or
+when it is full, whichever comes first).
 
 Why aiormq: it is asyncio-native, so publishing and waiting for confirms never blocks the event
 loop, and many batches can be in flight on one channel at once (confirms are matched by delivery
@@ -16,17 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
-from typing import Any
 
 import aiormq
 import aiormq.abc
-import orjson
-from dramatiq.common import dq_name as dramatiq_dq_name
 from pamqp.commands import Basic
 
-from pessoas.adapters.pessoa_json import pessoa_to_json
-from pessoas.adapters.rabbitmq_topology import STORE_ACTOR_NAME, canonical_name, declare_queues
+from pessoas.adapters.rabbitmq_message import QueueNames, batch_message, use_orjson_encoder
+from pessoas.adapters.rabbitmq_topology import declare_queues
+from pessoas.application.group_commit import GroupCommit
 from pessoas.domain.errors import StorageUnavailable, StorageUncertain
 from pessoas.domain.model import Pessoa
 
@@ -51,9 +49,6 @@ class _Definitely(Exception):
     """Internal: this attempt certainly left nothing in the queue."""
 
 
-_Batch = list[tuple[Pessoa, "asyncio.Future[None]"]]
-
-
 class RabbitmqPersistenceQueue:
     def __init__(
         self,
@@ -63,16 +58,16 @@ class RabbitmqPersistenceQueue:
         window_ms: float = 2.0,
         batch_max: int = 256,
         # Generous: under overload a confirm arrives late because the loop is late, and a publish
-        # given up after sending is a 503 for a pessoa that may still be stored. 5 s cost ~2,200
-        # such answers at twice the reference rates; 30 s, none (the load tool waits 60 s).
+        # given up after sending is a 503 for a pessoa that may still be stored (the measurement
+        # behind this default is in docs/performance.md).
         confirm_timeout: float = 30.0,
         connect_timeout: float = 2.0,
         reconnect_interval: float = 0.2,
     ) -> None:
+        use_orjson_encoder()
         self._url = amqp_url
-        self._queue_name = canonical_name(queue_name)
-        self._window = max(window_ms, 0.0) / 1000
-        self._batch_max = max(batch_max, 1)
+        self._queues = QueueNames.of(queue_name)
+        self._batches = GroupCommit(self._publish, window=window_ms / 1000, max_size=batch_max)
         self._confirm_timeout = confirm_timeout
         self._connect_timeout = connect_timeout
         self._reconnect_interval = reconnect_interval
@@ -81,10 +76,6 @@ class RabbitmqPersistenceQueue:
         self._channel: aiormq.abc.AbstractChannel | None = None
         self._connect_lock: asyncio.Lock | None = None
         self._last_failed_connect = -float("inf")
-
-        self._pending: _Batch = []
-        self._flush_handle: asyncio.TimerHandle | asyncio.Handle | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -99,9 +90,7 @@ class RabbitmqPersistenceQueue:
 
     async def close(self) -> None:
         """Sends what is pending, waits for its confirms, then closes the connection."""
-        self._flush_now()
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._batches.flush()
         self._closed = True
         await self._drop_connection()
 
@@ -110,21 +99,8 @@ class RabbitmqPersistenceQueue:
     async def put(self, pessoa: Pessoa) -> None:
         if self._closed:
             raise StorageUnavailable("the persistence queue is closed")
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        self._pending.append((pessoa, done))
-        if len(self._pending) >= self._batch_max:
-            self._flush_now()
-        elif self._flush_handle is None:
-            # Even with a zero window, waiting for the next loop iteration lets the puts that are
-            # already runnable join this message.
-            if self._window > 0:
-                self._flush_handle = loop.call_later(self._window, self._flush_now)
-            else:
-                self._flush_handle = loop.call_soon(self._flush_now)
-        # The publish itself runs in its own task: a caller cancelled (client gone) must not
-        # cancel the publish that other callers share.
-        await asyncio.shield(done)
+        # A caller cancelled (client gone) stops waiting; the publish its batch shares goes on.
+        await self._batches.submit(pessoa)
 
     async def wait_until_stored(self, settle: float = 2.0, give_up_after: float = 60.0) -> None:
         """Returns once RabbitMQ has held no message for the worker for ``settle`` seconds.
@@ -135,10 +111,8 @@ class RabbitmqPersistenceQueue:
         risk, a worker stuck inside one transaction for longer than that, is documented in
         docs/faults.md.
         """
-        self._flush_now()
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
-        names = [self._queue_name, dramatiq_dq_name(self._queue_name)]
+        await self._batches.flush()
+        names = [self._queues.canonical, self._queues.delay]
         deadline = time.monotonic() + give_up_after
         quiet_since: float | None = None
         while True:
@@ -168,45 +142,7 @@ class RabbitmqPersistenceQueue:
                 raise StorageUnavailable(f"{waiting} messages still wait for the worker")
             await asyncio.sleep(0.1)
 
-    # -- batching ----------------------------------------------------------------------------
-
-    def _flush_now(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        task = asyncio.get_running_loop().create_task(self._publish_batch(batch))
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
-
-    async def _publish_batch(self, batch: _Batch) -> None:
-        try:
-            await self._publish([pessoa for pessoa, _ in batch])
-        except BaseException as exc:
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
-
-    def _encode(self, pessoas: list[Pessoa], message_id: str) -> bytes:
-        # The shape of ``dramatiq.Message``: the worker decodes it with Dramatiq's JSON encoder.
-        message: dict[str, Any] = {
-            "queue_name": self._queue_name,
-            "actor_name": STORE_ACTOR_NAME,
-            "args": [[pessoa_to_json(pessoa) for pessoa in pessoas]],
-            "kwargs": {},
-            "options": {},
-            "message_id": message_id,
-            "message_timestamp": int(time.time() * 1000),
-        }
-        return orjson.dumps(message)
+    # -- publishing ------------------------------------------------------------------------
 
     async def _publish(self, pessoas: list[Pessoa]) -> None:
         """Publishes one message until RabbitMQ confirms it, republishing after a lost connection.
@@ -215,8 +151,9 @@ class RabbitmqPersistenceQueue:
         worker stores the same ids twice, which the store skips. ``maybe_queued`` records whether
         any attempt may have left a copy, which decides which error the callers get.
         """
-        message_id = str(uuid.uuid4())
-        body = self._encode(pessoas, message_id)
+        message = batch_message(pessoas, self._queues.canonical)
+        message_id = message.message_id
+        body = message.encode()
         properties = Basic.Properties(
             delivery_mode=2,
             # No content_encoding: py-amqp would then hand the worker a str, and Dramatiq's
@@ -274,7 +211,7 @@ class RabbitmqPersistenceQueue:
             confirmation = await channel.basic_publish(
                 body,
                 exchange="",
-                routing_key=self._queue_name,
+                routing_key=self._queues.canonical,
                 properties=properties,
                 mandatory=True,
                 timeout=max(deadline - time.monotonic(), 0.001),
@@ -283,7 +220,7 @@ class RabbitmqPersistenceQueue:
             # Returned as unroutable (the queue is gone): certainly not queued. Declaring the
             # queues again lets the next attempt through; other batches on the channel go on.
             try:
-                await declare_queues(channel, self._queue_name)
+                await declare_queues(channel, self._queues.canonical)
             except Exception:
                 await self._drop_connection(channel)
             raise _Definitely() from exc
@@ -313,7 +250,7 @@ class RabbitmqPersistenceQueue:
                     connection = await aiormq.connect(self._url)
                     try:
                         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-                        await declare_queues(channel, self._queue_name)
+                        await declare_queues(channel, self._queues.canonical)
                     except BaseException:
                         await connection.close()
                         raise

@@ -1,6 +1,7 @@
-"""The RabbitMQ queues the publisher and the Dramatiq worker share, defined once for both sides.
+"""The RabbitMQ queues' arguments, declared identically by the publisher and the Dramatiq worker.
 
-RabbitMQ refuses (PRECONDITION_FAILED) to re-declare a queue with other arguments, so the API's
+Their names come from :mod:`pessoas.adapters.rabbitmq_message`. RabbitMQ refuses
+(PRECONDITION_FAILED) to re-declare a queue with other arguments, so the API's
 aiormq publisher must declare exactly what dramatiq-kombu-broker's topology declares. Both sides
 are built from this module: the publisher declares :func:`queue_declarations`, and the worker's
 broker gets :func:`broker_topology`, whose arguments the integration tests compare.
@@ -13,12 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiormq
-import dramatiq
 from dramatiq.middleware import AsyncIO, Retries
 from dramatiq_kombu_broker import ConnectionPooledKombuBroker, DefaultDramatiqTopology
 
-#: The actor every queued message is addressed to; the worker registers it under this name.
-STORE_ACTOR_NAME = "store_pessoas"
+from pessoas.adapters.rabbitmq_message import QueueNames, use_orjson_encoder
 
 # Fixed here rather than taken from the library's ``dramatiq_dead_message_ttl`` environment
 # variable, so that the API and the worker cannot disagree about the dead-letter queue's arguments.
@@ -36,10 +35,6 @@ class QueueDeclaration:
     arguments: dict[str, Any]
 
 
-def canonical_name(queue_name: str) -> str:
-    return dramatiq.common.q_name(queue_name)
-
-
 def broker_topology() -> DefaultDramatiqTopology:
     return DefaultDramatiqTopology(dead_letter_message_ttl=DEAD_LETTER_TTL, max_priority=None)
 
@@ -50,13 +45,15 @@ def queue_declarations(queue_name: str) -> list[QueueDeclaration]:
     The dead-letter and delay queues exist because Dramatiq's retries go through the delay queue,
     and the canonical queue names the dead-letter queue; all three are durable.
     """
-    canonical = canonical_name(queue_name)
-    delayed = dramatiq.common.dq_name(canonical)
-    dead = dramatiq.common.xq_name(canonical)
+    names = QueueNames.of(queue_name)
     return [
-        QueueDeclaration(delayed, {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": canonical}),
-        QueueDeclaration(dead, {"x-message-ttl": int(DEAD_LETTER_TTL.total_seconds() * 1000)}),
-        QueueDeclaration(canonical, {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead}),
+        QueueDeclaration(
+            names.delay, {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": names.canonical}
+        ),
+        QueueDeclaration(names.dead_letter, {"x-message-ttl": int(DEAD_LETTER_TTL.total_seconds() * 1000)}),
+        QueueDeclaration(
+            names.canonical, {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": names.dead_letter}
+        ),
     ]
 
 
@@ -79,6 +76,7 @@ async def prepare_queues(amqp_url: str, queue_name: str) -> None:
 
 def build_worker_broker(amqp_url: str, queue_name: str) -> ConnectionPooledKombuBroker:
     """The Dramatiq broker the worker consumes with: kombu transport, confirmed publishes (retries)."""
+    use_orjson_encoder()
     return ConnectionPooledKombuBroker(
         middleware=[
             AsyncIO(),
@@ -88,14 +86,14 @@ def build_worker_broker(amqp_url: str, queue_name: str) -> ConnectionPooledKombu
                 max_backoff=RETRY_MAX_BACKOFF_MS,
             ),
         ],
-        default_queue_name=canonical_name(queue_name),
+        default_queue_name=QueueNames.of(queue_name).canonical,
         kombu_connection_options={"hostname": amqp_url, "heartbeat": 30},
         confirm_delivery=True,
-        # Measured: a blocking ack waits for the consumer thread's next poll, and with the
-        # shared thread-safe connection it waits for the consumer's read lock; either way a
-        # worker thread stalled up to a poll timeout per message (3,000 pessoas at 600/s took
-        # 20-55 s to drain with one thread). The rows are committed before the ack, so acking
-        # asynchronously costs nothing but, at worst, a redelivery the store skips.
+        # A blocking ack waits for the consumer thread's next poll, and with the shared
+        # thread-safe connection it waits for the consumer's read lock; either way a worker
+        # thread stalls up to a poll timeout per message (docs/performance.md). The rows are
+        # committed before the ack, so acking asynchronously costs nothing but, at worst, a
+        # redelivery the store skips.
         blocking_acknowledge=False,
         # An enqueue (a retry) waits for a lost connection to come back rather than fail the
         # message's processing: the original is acked only after its retry copy is confirmed.

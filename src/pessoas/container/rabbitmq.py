@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 from dependency_injector import containers, providers
 
-from pessoas.adapters.pessoa_json import pessoa_from_json
+from pessoas.adapters.rabbitmq_message import STORE_ACTOR_NAME, QueueNames, pessoas_of
 from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
-from pessoas.adapters.rabbitmq_topology import STORE_ACTOR_NAME, build_worker_broker, prepare_queues
+from pessoas.adapters.rabbitmq_topology import build_worker_broker, prepare_queues
 from pessoas.settings import Settings
 
 
@@ -43,5 +43,6 @@ class RabbitmqQueue(containers.DeclarativeContainer):
         build_worker_broker, amqp_url=settings.provided.amqp_url, queue_name=settings.provided.queue_name
     )
     actor_name = providers.Object(STORE_ACTOR_NAME)
-    # How the worker reads each pessoa of a message back.
-    decode_pessoa = providers.Object(pessoa_from_json)
+    queue_names = providers.Callable(QueueNames.of, settings.provided.queue_name)
+    # How the worker reads the pessoas back from the argument its actor receives.
+    read_pessoas = providers.Object(pessoas_of)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from importlib.metadata import version
 
-from pessoas.settings import Settings, SettingsRefused, load_settings, setting_names
+from pessoas.entrypoints.startup import settings_or_exit
+from pessoas.settings import Settings, setting_names
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -30,9 +30,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> None:
-    from pessoas.entrypoints.worker import run_worker
+    from pessoas.entrypoints.worker_command import run_worker
 
-    run_worker(processes=args.processes, threads=args.threads)
+    run_worker(settings, processes=args.processes, threads=args.threads)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> None:
@@ -45,11 +45,6 @@ def _settings_help() -> str:
     lines = ["settings (environment variables, or lines of a .env file in the working directory):"]
     lines += [f"  {name:28} {meaning}" for name, meaning in setting_names().items()]
     return "\n".join(lines)
-
-
-def _refuse(reason: str) -> None:
-    print(f"pessoas: configuration refused: {reason}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,11 +66,13 @@ def main(argv: list[str] | None = None) -> None:
     worker = commands.add_parser(
         "worker",
         help="store queued pessoas in PostgreSQL",
+        description="Runs `dramatiq pessoas.entrypoints.worker` with these options (dramatiq's own"
+        " command takes the others). Refuses to start without PESSOAS_AMQP_URL and PESSOAS_DATABASE_URL.",
         epilog=_settings_help(),
         formatter_class=formatter,
     )
-    worker.add_argument("--processes", type=int, default=1)
-    worker.add_argument("--threads", type=int, default=1)
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default: 1)")
+    worker.add_argument("--threads", type=int, default=1, help="worker threads per process (default: 1)")
     worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser(
@@ -88,11 +85,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace, Settings], None] = args.run
-    try:
-        settings = load_settings()
-    except SettingsRefused as refused:
-        _refuse(str(refused))
-    run(args, settings)
+    run(args, settings_or_exit())
 
 
 if __name__ == "__main__":

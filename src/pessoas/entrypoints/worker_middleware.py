@@ -1,0 +1,96 @@
+"""The Dramatiq middleware a worker process runs with, beyond the broker's own (AsyncIO, Retries)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+import dramatiq
+from dependency_injector import providers
+from dramatiq.asyncio import get_event_loop_thread
+
+logger = logging.getLogger(__name__)
+
+# Acks are sent by the consumer thread between polls, so Dramatiq's default prefetch (two
+# messages per thread) starves while acks wait: a deep prefetch keeps RabbitMQ delivering
+# (docs/performance.md has the measurement).
+QUEUE_PREFETCH = 64
+# How long the consumer blocks in a read: bounds the ack delay and the reaction to a stop.
+POLL_MS = 100
+
+
+class ConsumerTuning(dramatiq.Middleware):
+    """Sets the worker's prefetch and poll timeout, which dramatiq's command does not expose.
+
+    ``before_worker_boot`` runs before the worker creates its consumer and worker threads, which
+    read both values when they are created.
+    """
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        worker.queue_prefetch = max(QUEUE_PREFETCH, 2 * worker.worker_threads)
+        worker.worker_timeout = POLL_MS
+
+
+class StorageResources(dramatiq.Middleware):
+    """Opens the storage group's resources (the PostgreSQL pool) on the worker's event loop.
+
+    Only the storage group: the worker needs no publisher. The pool must live on the loop of the
+    AsyncIO middleware, which exists from its ``before_worker_boot`` on (it runs before this one),
+    and goes with its ``after_worker_shutdown`` (run after this one: "after" hooks run in reverse).
+    """
+
+    def __init__(self, storage: providers.Provider[Any]) -> None:
+        self._resources = list(storage.traverse(types=[providers.Resource]))
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._on_loop(self._each("init"))
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._on_loop(self._each("shutdown"))
+
+    @staticmethod
+    def _on_loop(coroutine: Any) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is None:
+            coroutine.close()
+            raise RuntimeError("the AsyncIO middleware must come before StorageResources")
+        loop_thread.run_coroutine(coroutine)
+
+    async def _each(self, method: str) -> None:
+        resources = self._resources if method == "init" else reversed(self._resources)
+        for resource in resources:
+            result = getattr(resource, method)()
+            if hasattr(result, "__await__"):
+                await result
+
+
+class StopWhenOrphaned(dramatiq.Middleware):
+    """Stops this worker process gracefully when the process that started it is gone.
+
+    dramatiq's command runs each worker in a child of its main process. If the main process is
+    killed outright (SIGKILL, out of memory), the child would go on consuming with nobody to stop
+    it, beside the worker a supervisor starts in its place. It sends itself SIGTERM instead,
+    which dramatiq's worker process handles as a graceful stop (it finishes the message in hand).
+    """
+
+    CHECK_S = 0.5
+
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        parent = os.getppid()
+        threading.Thread(target=self._watch, args=(parent,), name="orphan-watch", daemon=True).start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._stopped.set()
+
+    def _watch(self, parent: int) -> None:
+        while not self._stopped.wait(self.CHECK_S):
+            if os.getppid() != parent:
+                logger.warning("the dramatiq main process %d is gone: stopping this worker", parent)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
