@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import aiormq
@@ -68,6 +69,7 @@ class RabbitmqPersistenceQueue:
         confirm_timeout: float = 30.0,
         connect_timeout: float = 2.0,
         reconnect_interval: float = 0.2,
+        on_confirmed: Callable[[int, float], None] | None = None,
     ) -> None:
         self._url = amqp_url
         self._queue_name = canonical_name(queue_name)
@@ -76,6 +78,9 @@ class RabbitmqPersistenceQueue:
         self._confirm_timeout = confirm_timeout
         self._connect_timeout = connect_timeout
         self._reconnect_interval = reconnect_interval
+        # Told (pessoas in the message, seconds from its first publish to its confirm) after each
+        # confirmed message: the composition root hands the metrics in here.
+        self._on_confirmed = on_confirmed
 
         self._connection: aiormq.abc.AbstractConnection | None = None
         self._channel: aiormq.abc.AbstractChannel | None = None
@@ -138,25 +143,10 @@ class RabbitmqPersistenceQueue:
         self._flush_now()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        names = [self._queue_name, dramatiq_dq_name(self._queue_name)]
         deadline = time.monotonic() + give_up_after
         quiet_since: float | None = None
         while True:
-            await self._ready_channel()
-            connection = self._connection
-            if connection is None:
-                raise StorageUnavailable("RabbitMQ connection lost while checking the queues")
-            try:
-                channel = await connection.channel()
-                try:
-                    waiting = 0
-                    for name in names:
-                        declared = await channel.queue_declare(name, passive=True)
-                        waiting += declared.message_count or 0
-                finally:
-                    await channel.close()
-            except (OSError, aiormq.exceptions.AMQPError) as exc:
-                raise StorageUnavailable(f"cannot read RabbitMQ's queues: {exc!r}") from exc
+            waiting = await self.waiting()
             now = time.monotonic()
             if waiting:
                 quiet_since = None
@@ -167,6 +157,29 @@ class RabbitmqPersistenceQueue:
             if now >= deadline:
                 raise StorageUnavailable(f"{waiting} messages still wait for the worker")
             await asyncio.sleep(0.1)
+
+    async def waiting(self) -> int:
+        """Messages ready for the worker in the queue and its delay queue (unacked ones not counted).
+
+        On a channel of its own: a passive declare of a missing queue closes its channel, which
+        must not be the publishing one. Reconnects first, so it also tells whether a put would work.
+        """
+        await self._ready_channel()
+        connection = self._connection
+        if connection is None:
+            raise StorageUnavailable("RabbitMQ connection lost while checking the queues")
+        try:
+            channel = await connection.channel()
+            try:
+                waiting = 0
+                for name in (self._queue_name, dramatiq_dq_name(self._queue_name)):
+                    declared = await channel.queue_declare(name, passive=True)
+                    waiting += declared.message_count or 0
+            finally:
+                await channel.close()
+        except (OSError, aiormq.exceptions.AMQPError) as exc:
+            raise StorageUnavailable(f"cannot read RabbitMQ's queues: {exc!r}") from exc
+        return waiting
 
     # -- batching ----------------------------------------------------------------------------
 
@@ -182,6 +195,7 @@ class RabbitmqPersistenceQueue:
         task.add_done_callback(self._in_flight.discard)
 
     async def _publish_batch(self, batch: _Batch) -> None:
+        started = time.perf_counter()
         try:
             await self._publish([pessoa for pessoa, _ in batch])
         except BaseException as exc:
@@ -191,6 +205,8 @@ class RabbitmqPersistenceQueue:
             if not isinstance(exc, Exception):
                 raise
         else:
+            if self._on_confirmed is not None:
+                self._on_confirmed(len(batch), time.perf_counter() - started)
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)

@@ -3,27 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
+from pessoas import __version__
 from pessoas.settings import Settings
 
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from pessoas.container import describe_adapters
+    from pessoas.entrypoints.http.guarded_protocol import GuardedHttpToolsProtocol, HeadLimits
+    from pessoas.entrypoints.logs import configure_logging
+    from pessoas.entrypoints.metrics_server import serve_metrics
+
     settings = Settings()
+    configure_logging(settings.log_level)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    address = f"unix:{args.uds}" if args.uds else f"http://{host}:{port}"
+    logging.getLogger("pessoas").info(
+        "pessoas API starting on %s",
+        address,
+        extra={
+            "address": address,
+            "version": __version__,
+            "adapters": describe_adapters(settings),
+            "metrics_address": serve_metrics(settings, "api"),
+            "access_log": settings.access_log,
+        },
+    )
+    HeadLimits.configure(
+        max_request_line=settings.max_request_line_bytes,
+        max_header=settings.max_header_bytes,
+        max_head=settings.max_head_bytes,
+        header_timeout=settings.header_timeout,
+    )
     uvicorn.run(
         "pessoas.entrypoints.http.app:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         uds=args.uds,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol,
         lifespan="on",
-        access_log=False,
-        log_level="warning",
+        access_log=False,  # the service's own access log (PESSOAS_ACCESS_LOG) carries the request id
+        log_config=None,  # configure_logging above: uvicorn's lines are JSON too
+        log_level=settings.log_level,
         backlog=4096,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keepalive_timeout,
+        limit_concurrency=settings.max_connections or None,
     )
 
 
@@ -44,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the HTTP API")
-    serve.add_argument("--host", default=None, help="default: PESSOAS_HOST or 0.0.0.0")
+    serve.add_argument("--host", default=None, help="default: PESSOAS_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: PESSOAS_PORT or 9999")
     serve.add_argument("--uds", default=None, help="listen on this unix socket instead")
     serve.set_defaults(run=_serve)

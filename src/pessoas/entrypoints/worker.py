@@ -21,8 +21,13 @@ import dramatiq
 from dependency_injector import providers
 from dramatiq.asyncio import get_event_loop_thread
 
-from pessoas.container import Container, build_container
+from pessoas import __version__
+from pessoas.container import Container, build_container, describe_adapters
 from pessoas.domain.model import Pessoa
+from pessoas.entrypoints.logs import configure_logging
+from pessoas.entrypoints.metrics_server import serve_metrics
+from pessoas.entrypoints.worker_metrics import MessageMetrics
+from pessoas.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -138,17 +143,32 @@ def build_worker(container: Container, threads: int) -> dramatiq.Worker:
     """A worker for this process, not started: its broker, actor and resources come from ``container``."""
     broker = container.queue.broker()
     broker.add_middleware(_StorageResources(container))
+    if container.settings().metrics:
+        broker.add_middleware(MessageMetrics())
     declare_store_actor(container)
     worker = dramatiq.Worker(broker, worker_threads=max(threads, 1), worker_timeout=_POLL_MS)
     worker.queue_prefetch = max(_QUEUE_PREFETCH, 2 * threads)
     return worker
 
 
-def _serve(threads: int) -> None:
+def _serve(threads: int, index: int = 0) -> None:
     container = build_container()
-    if not container.settings().amqp_url:
+    settings = container.settings()
+    configure_logging(settings.log_level)
+    if not settings.amqp_url:
         raise SystemExit("pessoas worker needs PESSOAS_AMQP_URL")
     worker = build_worker(container, threads)
+    logger.info(
+        "pessoas worker starting on queue %s",
+        settings.queue_name,
+        extra={
+            "version": __version__,
+            "adapters": describe_adapters(settings),
+            "threads": threads,
+            # Each worker process serves its metrics on the next port after the previous one's.
+            "metrics_address": serve_metrics(settings, "worker", port_offset=index),
+        },
+    )
     stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -167,12 +187,14 @@ def _serve(threads: int) -> None:
 
 
 def run_worker(processes: int, threads: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     if processes <= 1:
         _serve(threads)
         return
+    configure_logging(Settings().log_level)
     context = multiprocessing.get_context("spawn")
-    children = [context.Process(target=_serve, args=(threads,), daemon=False) for _ in range(processes)]
+    children = [
+        context.Process(target=_serve, args=(threads, index), daemon=False) for index in range(processes)
+    ]
     for child in children:
         child.start()
 

@@ -8,25 +8,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from pessoas.container import Container, build_container
 from pessoas.domain.errors import StorageUnavailable
 from pessoas.entrypoints.http import (
     count_pessoas,
     create_pessoa,
+    docs,
     get_pessoa,
     health,
+    ready,
     search_pessoas,
 )
 from pessoas.entrypoints.http.fast_lane import ContractFastLane
+from pessoas.entrypoints.http.observed import observed
 
 logger = logging.getLogger(__name__)
 
 STARTUP_RESTORE_SECONDS = 30.0
 
 
-def create_app(container: Container | None = None) -> ContractFastLane:
+def create_app(container: Container | None = None) -> ASGIApp:
     container = container if container is not None else build_container()
+    readiness = container.readiness()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,9 +45,12 @@ def create_app(container: Container | None = None) -> ContractFastLane:
                 await container.restore_reservations()()
         except (TimeoutError, StorageUnavailable):
             logger.warning("apelido reservations not restored at start-up; retrying on demand")
+        await readiness.refresh()
+        readiness.start()
         try:
             yield
         finally:
+            await readiness.stop()
             await _maybe_await(container.shutdown_resources())
 
     app = FastAPI(
@@ -52,6 +60,9 @@ def create_app(container: Container | None = None) -> ContractFastLane:
         lifespan=lifespan,
         # "/pessoas/" is an empty id (404), not a redirect to the search route.
         redirect_slashes=False,
+        # Served by docs.install from the package's own files, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     # Each route receives its use case once, here: the request path then touches no dependency
     # machinery (FastAPI would run dependency-injector's sync markers on a worker thread for
@@ -65,7 +76,11 @@ def create_app(container: Container | None = None) -> ContractFastLane:
     app.include_router(search_pessoas.build_router(search))
     app.include_router(count_pessoas.build_router(count))
     app.include_router(health.router)
-    return ContractFastLane(app, create=create, get=get, search=search, count=count)
+    app.include_router(ready.build_router(readiness))
+    docs.install(app)
+    return observed(
+        ContractFastLane(app, create=create, get=get, search=search, count=count), container.settings()
+    )
 
 
 async def _maybe_await(result: object) -> None:

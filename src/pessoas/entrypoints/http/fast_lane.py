@@ -11,6 +11,8 @@ paths and methods, lifespan) goes to the FastAPI app unchanged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -52,16 +54,34 @@ class ContractFastLane:
         method: str = scope["method"]
         if path == "/pessoas":
             if method == "POST":
+                self._matched(scope, "/pessoas")
                 return await self._create(Request(scope, receive))
             if method == "GET":
+                self._matched(scope, "/pessoas")
                 # As FastAPI reads an optional query parameter: the last value given wins.
                 return await self._search(QueryParams(scope["query_string"]).get("t"))
         elif method == "GET":
             if path == "/contagem-pessoas":
+                self._matched(scope, "/contagem-pessoas")
                 return await self._count()
             if path.startswith(_ID_PREFIX):
                 pessoa_id = path[len(_ID_PREFIX) :]
                 # The same match as FastAPI's "/pessoas/{pessoa_id}": one non-empty segment.
                 if pessoa_id and "/" not in pessoa_id:
+                    self._matched(scope, "/pessoas/{pessoa_id}")
                     return await self._get(pessoa_id)
         return None
+
+    @staticmethod
+    def _matched(scope: Scope, template: str) -> None:
+        # As FastAPI's router does on a match, so that middleware can tell which route answered
+        # (the metrics label requests by the route's path template).
+        scope["route"] = _ROUTES[template]
+
+
+@dataclass(frozen=True)
+class _MatchedRoute:
+    path: str
+
+
+_ROUTES = {path: _MatchedRoute(path) for path in ("/pessoas", "/pessoas/{pessoa_id}", "/contagem-pessoas")}
