@@ -25,6 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 logger = logging.getLogger("pessoas.http.server")
 
+_LINGER_SECONDS = 1.0
 _REASONS = {408: b"Request Timeout", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
 
 
@@ -160,7 +161,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
             b"connection: close\r\n\r\n%s" % (status, _REASONS[status], len(body), body)
         )
-        self.transport.close()
+        # A lingering close: closing while the client still sends would reset the connection,
+        # and a reset can destroy the answer before the client reads it. So stop writing, drop
+        # whatever still arrives (data_received ignores it), and close after a short grace.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(_LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
     def _peer(self) -> str | None:
         return f"{self.client[0]}:{self.client[1]}" if self.client else None
