@@ -17,7 +17,7 @@ def _serve(args: argparse.Namespace) -> None:
     from pessoas.entrypoints.logs import configure_logging
     from pessoas.entrypoints.metrics_server import serve_metrics
 
-    settings = Settings()
+    settings = _with_metrics_port(Settings(), args)
     configure_logging(settings.log_level)
     host = args.host or settings.host
     port = args.port or settings.port
@@ -61,7 +61,13 @@ def _serve(args: argparse.Namespace) -> None:
 def _worker(args: argparse.Namespace) -> None:
     from pessoas.entrypoints.worker import run_worker
 
-    run_worker(processes=args.processes, threads=args.threads)
+    run_worker(processes=args.processes, threads=args.threads, metrics_port=args.metrics_port)
+
+
+def _with_metrics_port(settings: Settings, args: argparse.Namespace) -> Settings:
+    if args.metrics_port is None:
+        return settings
+    return settings.model_copy(update={"metrics_port": args.metrics_port})
 
 
 def _migrate(args: argparse.Namespace) -> None:
@@ -78,11 +84,20 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default=None, help="default: PESSOAS_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: PESSOAS_PORT or 9999")
     serve.add_argument("--uds", default=None, help="listen on this unix socket instead")
+    serve.add_argument(
+        "--metrics-port", type=int, default=None, help="default: PESSOAS_METRICS_PORT or 9100 (0: not served)"
+    )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("worker", help="store queued pessoas in PostgreSQL")
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=1)
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="default: PESSOAS_METRICS_PORT or 9100; worker process N serves on this port + N",
+    )
     worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser("migrate", help="create the schema and the queue (idempotent)")

@@ -151,9 +151,11 @@ def build_worker(container: Container, threads: int) -> dramatiq.Worker:
     return worker
 
 
-def _serve(threads: int, index: int = 0) -> None:
-    container = build_container()
-    settings = container.settings()
+def _serve(threads: int, index: int = 0, metrics_port: int | None = None) -> None:
+    settings = Settings()
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    container = build_container(settings)
     configure_logging(settings.log_level)
     if not settings.amqp_url:
         raise SystemExit("pessoas worker needs PESSOAS_AMQP_URL")
@@ -186,14 +188,15 @@ def _serve(threads: int, index: int = 0) -> None:
         container.queue.broker().close()
 
 
-def run_worker(processes: int, threads: int) -> None:
+def run_worker(processes: int, threads: int, metrics_port: int | None = None) -> None:
     if processes <= 1:
-        _serve(threads)
+        _serve(threads, 0, metrics_port)
         return
     configure_logging(Settings().log_level)
     context = multiprocessing.get_context("spawn")
     children = [
-        context.Process(target=_serve, args=(threads, index), daemon=False) for index in range(processes)
+        context.Process(target=_serve, args=(threads, index, metrics_port), daemon=False)
+        for index in range(processes)
     ]
     for child in children:
         child.start()
