@@ -53,8 +53,12 @@ def test_an_error_carries_its_traceback(log_lines):
 
 
 def test_uvicorns_loggers_write_json_too(log_lines):
-    logging.getLogger("uvicorn.error").info("Uvicorn running")
-    assert log_lines()[0]["logger"] == "uvicorn.error"
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running", extra={"color_message": "\x1b[1mUvicorn\x1b[0m"}
+    )
+    (line,) = log_lines()
+    assert line["logger"] == "uvicorn.error"
+    assert "color_message" not in line
 
 
 async def _app_client(search=None, **settings):

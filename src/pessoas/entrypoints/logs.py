@@ -28,6 +28,8 @@ class _RequestIdFilter(logging.Filter):
         current = request_id.get()
         if current is not None:
             record.request_id = current
+        # uvicorn's terminal-coloured copy of the message: noise in a JSON line.
+        record.__dict__.pop("color_message", None)
         return True
 
 
