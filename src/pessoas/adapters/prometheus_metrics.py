@@ -8,7 +8,8 @@ Each wrapper adds one ``inc``/``observe`` on a pre-bound child (no label lookup)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -77,6 +78,7 @@ _REFUSALS: tuple[tuple[type[Exception], Counter], ...] = (
     (StorageUncertain, CREATIONS.labels("refused", "storage_uncertain")),
 )
 _BACKEND_FAILURES = (StorageUnavailable, StorageUncertain)
+_T = TypeVar("_T")
 
 
 class CountedCreatePessoa(CreatePessoa):
@@ -115,100 +117,63 @@ class _Failures:
     def __init__(self, component: str, operations: Iterable[str]) -> None:
         self._by_operation = {name: BACKEND_ERRORS.labels(component, name) for name in operations}
 
-    def __call__(self, operation: str) -> None:
-        self._by_operation[operation].inc()
+    async def watch(self, operation: str, call: Awaitable[_T]) -> _T:
+        """The call's result; a failure of the backing service is counted, then raised on."""
+        try:
+            return await call
+        except ReservationsLost:
+            raise  # not a failure of the service: the reservations are being rebuilt
+        except _BACKEND_FAILURES:
+            self._by_operation[operation].inc()
+            raise
 
 
 class CountingCache:
     def __init__(self, inner: PessoaCache) -> None:
         self._inner = inner
-        self._failed = _Failures("cache", ("reserve", "is_ready", "mark_ready", "release", "get", "restore"))
+        self._failures = _Failures(
+            "cache", ("reserve", "is_ready", "mark_ready", "release", "get", "restore")
+        )
 
     async def reserve(self, pessoa: Pessoa) -> bool:
-        try:
-            return await self._inner.reserve(pessoa)
-        except ReservationsLost:
-            raise  # not a failure of Redis: the reservations are being rebuilt
-        except _BACKEND_FAILURES:
-            self._failed("reserve")
-            raise
+        return await self._failures.watch("reserve", self._inner.reserve(pessoa))
 
     async def is_ready(self) -> bool:
-        try:
-            return await self._inner.is_ready()
-        except _BACKEND_FAILURES:
-            self._failed("is_ready")
-            raise
+        return await self._failures.watch("is_ready", self._inner.is_ready())
 
     async def mark_ready(self) -> None:
-        try:
-            await self._inner.mark_ready()
-        except _BACKEND_FAILURES:
-            self._failed("mark_ready")
-            raise
+        await self._failures.watch("mark_ready", self._inner.mark_ready())
 
     async def release(self, pessoa: Pessoa) -> None:
-        try:
-            await self._inner.release(pessoa)
-        except _BACKEND_FAILURES:
-            self._failed("release")
-            raise
+        await self._failures.watch("release", self._inner.release(pessoa))
 
     async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None:
-        try:
-            return await self._inner.get(pessoa_id)
-        except _BACKEND_FAILURES:
-            self._failed("get")
-            raise
+        return await self._failures.watch("get", self._inner.get(pessoa_id))
 
     async def restore_apelidos(self, apelidos: Iterable[str]) -> None:
-        try:
-            await self._inner.restore_apelidos(apelidos)
-        except _BACKEND_FAILURES:
-            self._failed("restore")
-            raise
+        await self._failures.watch("restore", self._inner.restore_apelidos(apelidos))
         RESERVATION_RESTORES.inc()
 
 
 class CountingReader:
     def __init__(self, inner: PessoaReader) -> None:
         self._inner = inner
-        self._failed = _Failures("storage", ("get", "search", "count", "apelidos", "check"))
+        self._failures = _Failures("storage", ("get", "search", "count", "apelidos", "check"))
 
     async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None:
-        try:
-            return await self._inner.get(pessoa_id)
-        except _BACKEND_FAILURES:
-            self._failed("get")
-            raise
+        return await self._failures.watch("get", self._inner.get(pessoa_id))
 
     async def search(self, term: str, limit: int) -> list[Pessoa]:
-        try:
-            return await self._inner.search(term, limit)
-        except _BACKEND_FAILURES:
-            self._failed("search")
-            raise
+        return await self._failures.watch("search", self._inner.search(term, limit))
 
     async def count(self) -> int:
-        try:
-            return await self._inner.count()
-        except _BACKEND_FAILURES:
-            self._failed("count")
-            raise
+        return await self._failures.watch("count", self._inner.count())
 
     async def apelidos(self) -> list[str]:
-        try:
-            return await self._inner.apelidos()
-        except _BACKEND_FAILURES:
-            self._failed("apelidos")
-            raise
+        return await self._failures.watch("apelidos", self._inner.apelidos())
 
     async def check(self) -> None:
-        try:
-            await self._inner.check()
-        except _BACKEND_FAILURES:
-            self._failed("check")
-            raise
+        await self._failures.watch("check", self._inner.check())
 
 
 class CountingWriter:
@@ -217,15 +182,11 @@ class CountingWriter:
     def __init__(self, inner: PessoaWriter, clock: Callable[[], float]) -> None:
         self._inner = inner
         self._clock = clock
-        self._failed = _Failures("storage", ("add_many",))
+        self._failures = _Failures("storage", ("add_many",))
 
     async def add_many(self, pessoas: Sequence[Pessoa]) -> int:
         started = self._clock()
-        try:
-            stored = await self._inner.add_many(pessoas)
-        except _BACKEND_FAILURES:
-            self._failed("add_many")
-            raise
+        stored = await self._failures.watch("add_many", self._inner.add_many(pessoas))
         STORE_SECONDS.observe(self._clock() - started)
         STORE_BATCH_SIZE.observe(len(pessoas))
         STORED_ROWS.inc(stored)
@@ -235,25 +196,13 @@ class CountingWriter:
 class CountingQueue:
     def __init__(self, inner: PersistenceQueue) -> None:
         self._inner = inner
-        self._failed = _Failures("queue", ("put", "wait_until_stored", "waiting"))
+        self._failures = _Failures("queue", ("put", "wait_until_stored", "waiting"))
 
     async def put(self, pessoa: Pessoa) -> None:
-        try:
-            await self._inner.put(pessoa)
-        except _BACKEND_FAILURES:
-            self._failed("put")
-            raise
+        await self._failures.watch("put", self._inner.put(pessoa))
 
     async def wait_until_stored(self) -> None:
-        try:
-            await self._inner.wait_until_stored()
-        except _BACKEND_FAILURES:
-            self._failed("wait_until_stored")
-            raise
+        await self._failures.watch("wait_until_stored", self._inner.wait_until_stored())
 
     async def waiting(self) -> int:
-        try:
-            return await self._inner.waiting()
-        except _BACKEND_FAILURES:
-            self._failed("waiting")
-            raise
+        return await self._failures.watch("waiting", self._inner.waiting())
