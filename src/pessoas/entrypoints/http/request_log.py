@@ -55,7 +55,7 @@ class RequestLogMiddleware:
             return
         rid = self._request_id(scope)
         request_id.set(rid.decode())
-        started = time.perf_counter()
+        started = time.perf_counter() if self._access_log else 0.0
         status = 0
 
         async def send_with_id(message: Message) -> None:
