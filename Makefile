@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
-## run: serve the API on :9999 (embedded in-memory default unless PESSOAS_* settings say otherwise)
+## run: serve the API on 127.0.0.1:9999 (PESSOAS_HOST to change; embedded in-memory default unless PESSOAS_* say otherwise)
 run: $(STAMP)
 	$(BIN)/pessoas serve
 

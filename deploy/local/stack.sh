@@ -13,6 +13,9 @@
 #   deploy/local/stack.sh status   what runs, what answers, the envelope
 #   deploy/local/stack.sh render-nginx DIR
 #                                  write the local nginx config into DIR (tests run nginx -t on it)
+#   deploy/local/stack.sh render-targets FILE
+#                                  write the Prometheus scrape targets (`up` writes
+#                                  run/prometheus-targets.json)
 #
 # Knobs (environment, with defaults):
 #   PESSOAS_DATABASE_URL  postgresql://root@127.0.0.1:5432/pessoas
@@ -21,6 +24,11 @@
 #   PESSOAS_UPSTREAM      uds (unix sockets run/api1.sock, run/api2.sock) or tcp (ports below)
 #   PESSOAS_API_PORTS     "9001 9002" (with PESSOAS_UPSTREAM=tcp, on 127.0.0.1)
 #   PESSOAS_WORKER_ARGS   extra arguments of `pessoas worker`, e.g. "--processes 1 --threads 2"
+#   PESSOAS_METRICS_PORTS "9101 9102 9103": the metrics ports of api1, api2 and the worker (on
+#                         127.0.0.1; never through :9999), listed in run/prometheus-targets.json.
+#                         A worker with --processes N serves on its port, port+1, ... port+N-1.
+#   PESSOAS_METRICS       on; off collects and serves no metrics (PESSOAS_ACCESS_LOG=on adds an
+#                         access log): both reach the API instances and the worker as they are
 #   PESSOAS_UP_TIMEOUT    60 (seconds `up` waits for health)
 #   PESSOAS_STOP_TIMEOUT  30 (seconds `down` waits for a graceful stop)
 #   ENVELOPE              0; 1 puts the server side in the cgroups below (with `up`)
@@ -51,7 +59,9 @@ PYTHON=$ROOT/.venv/bin/python
 : "${PESSOAS_ENVELOPE_CPUS:=1.5}"
 : "${PESSOAS_ENVELOPE_MEMORY:=3G}"
 : "${PESSOAS_CGROUP:=pessoas}"
+: "${PESSOAS_METRICS_PORTS:=9101 9102 9103}"
 read -r API1_PORT API2_PORT <<<"$PESSOAS_API_PORTS"
+read -r API1_METRICS_PORT API2_METRICS_PORT WORKER_METRICS_PORT <<<"$PESSOAS_METRICS_PORTS"
 CGROUP_CONTROLLERS=(cpu cpuacct memory)
 CG=/sys/fs/cgroup
 
@@ -98,6 +108,27 @@ nginx_args() { # the command line that runs (or signals) the local nginx
 }
 
 run_nginx() { local -a args; mapfile -d '' args < <(nginx_args); nginx "${args[@]}" "$@"; }
+
+# --- metrics -------------------------------------------------------------------------------------
+
+write_prometheus_targets() { # FILE: Prometheus file_sd targets, one group per process
+  local processes
+  processes=$(sed -n 's/.*--processes[ =]\([0-9]*\).*/\1/p' <<<"$PESSOAS_WORKER_ARGS")
+  python3 - "$1" "$API1_METRICS_PORT" "$API2_METRICS_PORT" "$WORKER_METRICS_PORT" "${processes:-1}" <<'PY'
+import json, sys
+path, api1, api2, worker, processes = sys.argv[1:]
+groups = [
+    {"targets": [f"127.0.0.1:{api1}"], "labels": {"job": "pessoas-api", "instance_name": "api1"}},
+    {"targets": [f"127.0.0.1:{api2}"], "labels": {"job": "pessoas-api", "instance_name": "api2"}},
+] + [
+    {"targets": [f"127.0.0.1:{int(worker) + n}"], "labels": {"job": "pessoas-worker", "instance_name": f"worker{n}"}}
+    for n in range(int(processes))
+]
+with open(path, "w") as out:
+    json.dump(groups, out, indent=2)
+    out.write("\n")
+PY
+}
 
 # --- the envelope (cgroup v1) ------------------------------------------------------------------
 
@@ -288,10 +319,13 @@ cmd_up() {
 
   rm -f "$RUN"/api*.sock
   local -a programs=()
+  local metrics_port
   for n in 1 2; do
-    programs+=(--program "api$n=$PESSOAS serve $(api_listen_args "$n")")
+    metrics_port=API${n}_METRICS_PORT
+    programs+=(--program "api$n=$PESSOAS serve $(api_listen_args "$n") --metrics-port ${!metrics_port}")
   done
-  programs+=(--program "worker=$PESSOAS worker $PESSOAS_WORKER_ARGS")
+  programs+=(--program "worker=$PESSOAS worker $PESSOAS_WORKER_ARGS --metrics-port $WORKER_METRICS_PORT")
+  write_prometheus_targets "$RUN/prometheus-targets.json"
   log "starting the supervisor: api1, api2, worker ($PESSOAS_UPSTREAM upstreams)"
   start_supervisor --log-dir "$LOGS" --pid-dir "$PIDS" --grace 20 "${programs[@]}" \
     </dev/null >>"$LOGS/supervise.log" 2>&1 &
@@ -437,6 +471,10 @@ case "${1:-}" in
   render-nginx)
     [ -n "${2:-}" ] || die "usage: $0 render-nginx DIR"
     render_nginx "$2"
+    ;;
+  render-targets)
+    [ -n "${2:-}" ] || die "usage: $0 render-targets FILE"
+    write_prometheus_targets "$2"
     ;;
   *)
     sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'

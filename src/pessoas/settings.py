@@ -34,6 +34,29 @@ class Settings(BaseSettings):
     )
     port: int = Field(default=9999, description="port to listen on")
 
+    log_level: str = Field(
+        default="info", description="level of the JSON log lines (debug, info, warning...)"
+    )
+    access_log: bool = Field(default=False, description="one JSON line per request (on|off)")
+
+    metrics: bool = Field(default=True, description="collect Prometheus metrics (on|off)")
+    metrics_host: str = Field(default="127.0.0.1", description="where this process serves its metrics")
+    metrics_port: int = Field(
+        default=9100, description="this process's metrics port; 0 collects but serves nothing"
+    )
+    ready_interval: float = Field(default=1.0, description="seconds between two readiness checks")
+
+    # The bare server's own protection (with nothing in front of it).
+    max_connections: int = Field(
+        default=4096,
+        description="connections (and requests in progress) beyond which 503 is answered; 0: none",
+    )
+    header_timeout: float = Field(default=10.0, description="seconds a client has to send a request's head")
+    keepalive_timeout: int = Field(default=5, description="seconds an idle keep-alive connection stays")
+    max_request_line_bytes: int = Field(default=8 * 1024, description="longest request line (else 414)")
+    max_header_bytes: int = Field(default=8 * 1024, description="longest single header line (else 431)")
+    max_head_bytes: int = Field(default=32 * 1024, description="request line plus all headers (else 431)")
+
     database_url: str | None = Field(
         default=None, description="PostgreSQL conninfo; unset keeps pessoas in this process"
     )

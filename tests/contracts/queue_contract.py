@@ -13,6 +13,11 @@ from tests.contracts.pessoas_factory import make_pessoa
 
 
 class QueueContract:
+    async def test_nothing_waits_once_everything_put_is_stored(self, queue, delivered):
+        await queue.put(make_pessoa())
+        await delivered()
+        assert await queue.waiting() == 0
+
     async def test_a_put_pessoa_is_stored_with_every_field(self, queue, delivered):
         pessoa = make_pessoa(stack=None)
         await queue.put(pessoa)

@@ -13,6 +13,9 @@ from tests.contracts.pessoas_factory import make_pessoa
 
 
 class StoreContract:
+    async def test_a_reachable_store_passes_its_check(self, store):
+        await store.check()
+
     async def test_an_empty_store_counts_zero_and_finds_nothing(self, store):
         assert await store.count() == 0
         assert await store.get(uuid.uuid4()) is None

@@ -10,6 +10,7 @@ The local supervisor is run for real on dummy programs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -52,7 +53,13 @@ def compose() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
+    """The contest topology: every service that starts without a compose profile."""
+    return {name: service for name, service in compose["services"].items() if not service.get("profiles")}
+
+
+@pytest.fixture(scope="module")
+def observability(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: service for name, service in compose["services"].items() if service.get("profiles")}
 
 
 def memory_bytes(value: str | int) -> int:
@@ -181,10 +188,10 @@ TWO_PART_VERSIONS = {"postgres"}  # PostgreSQL 10 and later: 15.8 is an exact re
 
 
 def pinned(image: str) -> bool:
-    """An exact release: x.y.z (x.y for PostgreSQL), never `latest` nor a bare major."""
+    """An exact release: x.y.z or vx.y.z (x.y for PostgreSQL), never `latest` nor a bare major."""
     name, _, tag = image.rpartition(":")
     parts = 2 if name.rsplit("/", 1)[-1] in TWO_PART_VERSIONS else 3
-    return bool(name) and "/" not in tag and re.match(rf"\d+(\.\d+){{{parts - 1}}}\b", tag) is not None
+    return bool(name) and "/" not in tag and re.match(rf"v?\d+(\.\d+){{{parts - 1}}}\b", tag) is not None
 
 
 def test_images_are_pinned(services: dict[str, Any]) -> None:
@@ -192,6 +199,8 @@ def test_images_are_pinned(services: dict[str, Any]) -> None:
     assert not pinned("postgres:15")
     assert not pinned("redis:7.0")
     assert pinned("redis:7.0.15-alpine")
+    assert pinned("prom/prometheus:v2.53.2")
+    assert not pinned("prom/prometheus:v2")
     assert not pinned("nginx:latest")
     assert not pinned("redis")
     for name, service in services.items():
@@ -408,3 +417,104 @@ def test_supervisor_restarts_a_dead_program_and_stops_gracefully(tmp_path: Path)
     assert "restarting" in output
     assert output.count("started pid") == 3, "no restart once stopping"
     assert not list(pids.glob("*.pid"))
+
+
+# --- observability: readiness, metrics, Prometheus and Grafana ---------------------------------
+
+PROMETHEUS_COMPOSE = ROOT / "deploy" / "prometheus" / "prometheus.compose.yml"
+PROMETHEUS_LOCAL = ROOT / "deploy" / "prometheus" / "prometheus.local.yml"
+GRAFANA = ROOT / "deploy" / "grafana"
+DASHBOARD = GRAFANA / "dashboards" / "pessoas.json"
+
+
+def test_traffic_decisions_use_ready(services: dict[str, Any]) -> None:
+    for name in ("api1", "api2", "nginx"):
+        command = " ".join(str(part) for part in services[name]["healthcheck"]["test"])
+        assert "/ready" in command and "/health" not in command, name
+
+
+def test_observability_services_are_behind_a_profile_with_pinned_images(
+    compose: dict[str, Any], observability: dict[str, Any]
+) -> None:
+    assert set(observability) == {"prometheus", "grafana"}
+    for name, service in observability.items():
+        assert service["profiles"] == ["observability"], name
+        assert pinned(service["image"]), f"{name}: {service['image']} is not pinned"
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert (ROOT / source).is_file(), f"{name} mounts {source}, which is not in the repo"
+
+
+def test_every_app_process_serves_metrics_on_a_private_port(services: dict[str, Any]) -> None:
+    for name in ("api1", "api2", "worker"):
+        env = services[name]["environment"]
+        assert env["PESSOAS_METRICS_PORT"] == "9100"
+        assert env["PESSOAS_METRICS_HOST"] == "0.0.0.0"  # inside the compose network: no published port
+
+
+def test_prometheus_scrapes_every_instance_and_the_worker(services: dict[str, Any]) -> None:
+    config = yaml.safe_load(PROMETHEUS_COMPOSE.read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+    }
+    assert targets == {"api1:9100", "api2:9100", "worker:9100"}
+    local = yaml.safe_load(PROMETHEUS_LOCAL.read_text())
+    (files,) = [sd["files"] for job in local["scrape_configs"] for sd in job["file_sd_configs"]]
+    assert (PROMETHEUS_LOCAL.parent / files[0]).resolve() == ROOT / "run" / "prometheus-targets.json"
+
+
+def test_grafana_provisions_prometheus_and_the_dashboard(observability: dict[str, Any]) -> None:
+    datasources = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yaml").read_text())
+    (source,) = datasources["datasources"]
+    assert source["type"] == "prometheus"
+    assert source["url"] == "http://prometheus:9090"
+    providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "pessoas.yaml").read_text())
+    (provider,) = providers["providers"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in observability["grafana"]["volumes"]}
+    dashboard_mount = f"{provider['options']['path']}/pessoas.json"
+    assert (ROOT / mounts[dashboard_mount]).resolve() == DASHBOARD
+    dashboard = json.loads(DASHBOARD.read_text())
+    uids = {target["datasource"]["uid"] for panel in dashboard["panels"] for target in panel["targets"]}
+    assert uids == {source["uid"]}
+
+
+def test_the_dashboard_shows_what_the_service_exports() -> None:
+    # Importing the modules registers every metric the service and the worker export.
+    from prometheus_client import REGISTRY
+
+    import pessoas.adapters.prometheus_metrics
+    import pessoas.entrypoints.http.metrics
+    import pessoas.entrypoints.worker_metrics  # noqa: F401
+
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "gauge": [""]}
+    exported = {
+        family.name + suffix for family in REGISTRY.collect() for suffix in suffixes.get(family.type, [""])
+    }
+    dashboard = json.loads(DASHBOARD.read_text())
+    expressions = " ".join(target["expr"] for panel in dashboard["panels"] for target in panel["targets"])
+    used = set(re.findall(r"\b((?:http|pessoas|process)_[a-z_]+)\b", expressions))
+    assert used, "the dashboard queries nothing"
+    assert used <= exported, f"the dashboard queries metrics nobody exports: {used - exported}"
+    titles = " ".join(panel["title"].lower() for panel in dashboard["panels"])
+    for subject in ("requests per second", "latency", "promised", "refused", "queue depth", "worker lag"):
+        assert subject in titles, subject
+
+
+def test_the_stack_writes_file_sd_targets_for_every_process(tmp_path: Path) -> None:
+    target_file = tmp_path / "targets.json"
+    env = {**os.environ, "PESSOAS_METRICS_PORTS": "9201 9202 9203", "PESSOAS_WORKER_ARGS": "--processes 2"}
+    subprocess.run(
+        ["bash", str(STACK), "render-targets", str(target_file)],
+        check=True,
+        env=env,
+        timeout=60,
+        capture_output=True,
+    )
+    groups = json.loads(target_file.read_text())
+    assert all(set(group) == {"targets", "labels"} for group in groups)
+    targets = [target for group in groups for target in group["targets"]]
+    assert targets == ["127.0.0.1:9201", "127.0.0.1:9202", "127.0.0.1:9203", "127.0.0.1:9204"]
+    assert [group["labels"]["job"] for group in groups] == ["pessoas-api"] * 2 + ["pessoas-worker"] * 2

@@ -22,6 +22,9 @@ class RefusingQueue:
     async def wait_until_stored(self):
         return None  # nothing was ever taken
 
+    async def waiting(self):
+        raise StorageUnavailable("broker down")
+
 
 class UnconfirmedQueue(RefusingQueue):
     async def put(self, pessoa):
@@ -36,6 +39,9 @@ class DownStore:
         raise StorageUnavailable("database down")
 
     async def count(self):
+        raise StorageUnavailable("database down")
+
+    async def check(self):
         raise StorageUnavailable("database down")
 
     async def apelidos(self):
@@ -88,6 +94,21 @@ async def test_reads_are_503_when_storage_is_down():
         assert (await http.get("/pessoas/0a2b64f4-7d45-4b8e-8a0b-4f6c2c7b5c1e")).status_code == 503
         assert (await http.get("/pessoas", params={"t": "a"})).status_code == 503
         assert (await http.get("/contagem-pessoas")).status_code == 503
+    finally:
+        await http.aclose()
+        await manager.__aexit__(None, None, None)
+
+
+async def test_ready_is_503_with_the_reasons_while_the_queue_or_storage_is_down():
+    manager, http = await _client(_container(RefusingQueue(), reader=DownStore()))
+    try:
+        response = await http.get("/ready")
+        assert response.status_code == 503
+        reasons = " ".join(response.json()["reasons"])
+        assert "queue: broker down" in reasons
+        assert "storage: database down" in reasons
+        # Liveness is another question: the process serves.
+        assert (await http.get("/health")).status_code == 200
     finally:
         await http.aclose()
         await manager.__aexit__(None, None, None)

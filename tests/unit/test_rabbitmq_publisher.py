@@ -59,3 +59,20 @@ async def test_a_caller_cancelled_while_waiting_is_still_cancelled():
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_each_confirmed_message_reports_its_size_and_confirm_time():
+    from pamqp.commands import Basic
+
+    class AckingChannel(ClosingChannel):
+        async def basic_publish(self, *args, **kwargs):
+            self.publishes += 1
+            await asyncio.sleep(0.01)
+            return Basic.Ack()
+
+    confirmed = []
+    queue = TwinQueue(AckingChannel())
+    queue._on_confirmed = lambda size, seconds: confirmed.append((size, seconds))
+    await asyncio.gather(*(queue.put(make_pessoa()) for _ in range(5)))
+    assert [size for size, _ in confirmed] == [5]  # one message for the five puts of one loop turn
+    assert confirmed[0][1] >= 0.01

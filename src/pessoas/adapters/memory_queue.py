@@ -15,3 +15,6 @@ class DirectPersistenceQueue:
 
     async def wait_until_stored(self) -> None:
         return None  # every put stored before it returned
+
+    async def waiting(self) -> int:
+        return 0

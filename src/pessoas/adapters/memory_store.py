@@ -41,3 +41,6 @@ class InMemoryPessoaStore:
 
     async def apelidos(self) -> list[str]:
         return list(self._apelidos)
+
+    async def check(self) -> None:
+        return None  # process memory is always there

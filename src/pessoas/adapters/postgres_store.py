@@ -195,3 +195,9 @@ class PostgresPessoaStore:
             cursor = await conn.execute("SELECT apelido FROM pessoas")
             rows = await cursor.fetchall()
         return [row[0] for row in rows]
+
+    async def check(self) -> None:
+        # A pool whose connections are all busy under load is still a working database: the
+        # probe waits its turn like any request (the caller bounds the wait).
+        async with self._connection() as conn:
+            await conn.execute("SELECT 1")

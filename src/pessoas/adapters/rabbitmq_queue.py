@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import aiormq
 import aiormq.abc
@@ -63,8 +64,11 @@ class RabbitmqPersistenceQueue:
         confirm_timeout: float = 30.0,
         connect_timeout: float = 2.0,
         reconnect_interval: float = 0.2,
+        # Told the size and the confirm latency of every confirmed message (metrics).
+        on_confirmed: Callable[[int, float], None] | None = None,
     ) -> None:
         use_orjson_encoder()
+        self._on_confirmed = on_confirmed
         self._url = amqp_url
         self._queues = QueueNames.of(queue_name)
         self._batches = GroupCommit(self._publish, window=window_ms / 1000, max_size=batch_max)
@@ -112,25 +116,10 @@ class RabbitmqPersistenceQueue:
         docs/faults.md.
         """
         await self._batches.flush()
-        names = [self._queues.canonical, self._queues.delay]
         deadline = time.monotonic() + give_up_after
         quiet_since: float | None = None
         while True:
-            await self._ready_channel()
-            connection = self._connection
-            if connection is None:
-                raise StorageUnavailable("RabbitMQ connection lost while checking the queues")
-            try:
-                channel = await connection.channel()
-                try:
-                    waiting = 0
-                    for name in names:
-                        declared = await channel.queue_declare(name, passive=True)
-                        waiting += declared.message_count or 0
-                finally:
-                    await channel.close()
-            except (OSError, aiormq.exceptions.AMQPError) as exc:
-                raise StorageUnavailable(f"cannot read RabbitMQ's queues: {exc!r}") from exc
+            waiting = await self.waiting()
             now = time.monotonic()
             if waiting:
                 quiet_since = None
@@ -141,6 +130,29 @@ class RabbitmqPersistenceQueue:
             if now >= deadline:
                 raise StorageUnavailable(f"{waiting} messages still wait for the worker")
             await asyncio.sleep(0.1)
+
+    async def waiting(self) -> int:
+        """Messages ready for the worker in the queue and its delay queue (unacked ones not counted).
+
+        On a channel of its own: a passive declare of a missing queue closes its channel, which
+        must not be the publishing one. Reconnects first, so it also tells whether a put would work.
+        """
+        await self._ready_channel()
+        connection = self._connection
+        if connection is None:
+            raise StorageUnavailable("RabbitMQ connection lost while checking the queues")
+        try:
+            channel = await connection.channel()
+            try:
+                waiting = 0
+                for name in (self._queues.canonical, self._queues.delay):
+                    declared = await channel.queue_declare(name, passive=True)
+                    waiting += declared.message_count or 0
+            finally:
+                await channel.close()
+        except (OSError, aiormq.exceptions.AMQPError) as exc:
+            raise StorageUnavailable(f"cannot read RabbitMQ's queues: {exc!r}") from exc
+        return waiting
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -161,7 +173,8 @@ class RabbitmqPersistenceQueue:
             content_type="application/json",
             message_id=message_id,
         )
-        deadline = time.monotonic() + self._confirm_timeout
+        started = time.monotonic()
+        deadline = started + self._confirm_timeout
         maybe_queued = False
         last_error: BaseException | None = None
         while True:
@@ -174,6 +187,8 @@ class RabbitmqPersistenceQueue:
             else:
                 try:
                     await self._publish_once(channel, body, properties, deadline)
+                    if self._on_confirmed is not None:
+                        self._on_confirmed(len(pessoas), time.monotonic() - started)
                     return
                 except _Definitely as exc:
                     last_error = exc.__cause__

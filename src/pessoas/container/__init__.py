@@ -9,8 +9,19 @@ replaced by its in-process twin.
 
 from __future__ import annotations
 
+import time
+
 from dependency_injector import containers, providers
 
+from pessoas.adapters.prometheus_metrics import (
+    CountedCreatePessoa,
+    CountingCache,
+    CountingQueue,
+    CountingReader,
+    CountingWriter,
+    observe_readiness,
+)
+from pessoas.application.readiness import Readiness
 from pessoas.application.use_cases import (
     CountPessoas,
     CreatePessoa,
@@ -23,6 +34,11 @@ from pessoas.container.memory import DirectQueue, MemoryCache, MemoryStorage
 from pessoas.settings import Settings
 
 
+def _metrics_switch(settings: Settings) -> str:
+    """ "on" or "off": the key of every metrics Selector below."""
+    return "on" if settings.metrics else "off"
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     #: Provides ``writer``, ``reader`` and ``prepare`` (create the schema).
@@ -32,17 +48,65 @@ class Container(containers.DeclarativeContainer):
     #: Provides ``queue`` and ``prepare`` (declare the queues).
     queue = providers.DependenciesContainer()
 
+    # With metrics on, the use cases see each adapter through a wrapper that counts its failures
+    # (and, for the creation, its outcomes); with metrics off, the adapters themselves.
+    metrics = providers.Callable(_metrics_switch, settings)
+    observed_cache = providers.Selector(
+        metrics, on=providers.Singleton(CountingCache, cache.cache), off=cache.cache
+    )
+    observed_reader = providers.Selector(
+        metrics, on=providers.Singleton(CountingReader, storage.reader), off=storage.reader
+    )
+    observed_writer = providers.Selector(
+        metrics,
+        on=providers.Singleton(CountingWriter, storage.writer, clock=time.perf_counter),
+        off=storage.writer,
+    )
+    observed_queue = providers.Selector(
+        metrics, on=providers.Singleton(CountingQueue, queue.queue), off=queue.queue
+    )
+
     # Use cases hold no per-request state, so one of each serves every request.
     restore_reservations = providers.Singleton(
-        RestoreReservations, cache=cache.cache, reader=storage.reader, queue=queue.queue
+        RestoreReservations, cache=observed_cache, reader=observed_reader, queue=observed_queue
     )
-    create_pessoa = providers.Singleton(
-        CreatePessoa, cache=cache.cache, queue=queue.queue, restore=restore_reservations
+    create_pessoa = providers.Selector(
+        metrics,
+        on=providers.Singleton(
+            CountedCreatePessoa, cache=observed_cache, queue=observed_queue, restore=restore_reservations
+        ),
+        off=providers.Singleton(
+            CreatePessoa, cache=observed_cache, queue=observed_queue, restore=restore_reservations
+        ),
     )
-    get_pessoa = providers.Singleton(GetPessoa, cache=cache.cache, reader=storage.reader)
-    search_pessoas = providers.Singleton(SearchPessoas, reader=storage.reader)
-    count_pessoas = providers.Singleton(CountPessoas, reader=storage.reader)
-    store_pessoas = providers.Singleton(StorePessoas, writer=storage.writer)
+    get_pessoa = providers.Singleton(GetPessoa, cache=observed_cache, reader=observed_reader)
+    search_pessoas = providers.Singleton(SearchPessoas, reader=observed_reader)
+    count_pessoas = providers.Singleton(CountPessoas, reader=observed_reader)
+    store_pessoas = providers.Singleton(StorePessoas, writer=observed_writer)
+
+    # What /ready answers. It probes the adapters themselves: its own checks are not failures
+    # of the service's calls.
+    _readiness = providers.Singleton(
+        Readiness,
+        cache=cache.cache,
+        reader=storage.reader,
+        queue=queue.queue,
+        restore=restore_reservations,
+        interval=settings.provided.ready_interval,
+    )
+    readiness = providers.Selector(
+        metrics, on=providers.Singleton(observe_readiness, _readiness), off=_readiness
+    )
+
+
+def describe_adapters(settings: Settings) -> dict[str, str]:
+    """Which adapter serves each port under these settings (for the start-up log line)."""
+    return {
+        "storage": "postgresql" if settings.database_url else "memory",
+        "cache": "redis" if settings.redis_url else "memory",
+        "queue": "rabbitmq" if settings.amqp_url else "direct (no broker)",
+        "metrics": "prometheus" if settings.metrics else "off",
+    }
 
 
 def build_container(settings: Settings | None = None) -> Container:

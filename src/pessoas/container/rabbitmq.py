@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from dependency_injector import containers, providers
 
+from pessoas.adapters.prometheus_metrics import observe_publish
 from pessoas.adapters.rabbitmq_message import STORE_ACTOR_NAME, QueueNames, pessoas_of
 from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
 from pessoas.adapters.rabbitmq_topology import build_worker_broker, prepare_queues
@@ -20,6 +21,10 @@ async def _open_publisher(queue: RabbitmqPersistenceQueue) -> AsyncIterator[Rabb
         await queue.close()
 
 
+def publish_observer(settings: Settings) -> Callable[[int, float], None] | None:
+    return observe_publish if settings.metrics else None
+
+
 class RabbitmqQueue(containers.DeclarativeContainer):
     settings: providers.Dependency[Settings] = providers.Dependency(instance_of=Settings)
 
@@ -31,6 +36,7 @@ class RabbitmqQueue(containers.DeclarativeContainer):
         queue_name=settings.provided.queue_name,
         window_ms=settings.provided.publish_window_ms,
         batch_max=settings.provided.publish_batch_max,
+        on_confirmed=providers.Callable(publish_observer, settings),
     )
     lifecycle = providers.Resource(_open_publisher, queue)
 

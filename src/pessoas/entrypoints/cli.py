@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable
-from importlib.metadata import version
 
+from pessoas import __version__
 from pessoas.entrypoints.startup import settings_or_exit
 from pessoas.settings import Settings, setting_names
 
@@ -13,26 +14,66 @@ from pessoas.settings import Settings, setting_names
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from pessoas.container import describe_adapters
+    from pessoas.entrypoints.http.guarded_protocol import GuardedHttpToolsProtocol, HeadLimits
+    from pessoas.entrypoints.logs import configure_logging
+    from pessoas.entrypoints.metrics_server import serve_metrics
+
+    settings = _with_metrics_port(settings, args)
+    configure_logging(settings.log_level)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    address = f"unix:{args.uds}" if args.uds else f"http://{host}:{port}"
+    logging.getLogger("pessoas").info(
+        "pessoas API starting on %s",
+        address,
+        extra={
+            "address": address,
+            "version": __version__,
+            "adapters": describe_adapters(settings),
+            "metrics_address": serve_metrics(settings, "api"),
+            "access_log": settings.access_log,
+        },
+    )
+    HeadLimits.configure(
+        max_request_line=settings.max_request_line_bytes,
+        max_header=settings.max_header_bytes,
+        max_head=settings.max_head_bytes,
+        header_timeout=settings.header_timeout,
+    )
     uvicorn.run(
         "pessoas.entrypoints.http.app:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         uds=args.uds,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol,
         lifespan="on",
-        access_log=False,
-        log_level="warning",
+        access_log=False,  # the service's own access log (PESSOAS_ACCESS_LOG) carries the request id
+        log_config=None,  # configure_logging above: uvicorn's lines are JSON too
+        log_level=settings.log_level,
         backlog=4096,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keepalive_timeout,
+        limit_concurrency=settings.max_connections or None,
     )
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> None:
     from pessoas.entrypoints.worker_command import run_worker
 
-    run_worker(settings, processes=args.processes, threads=args.threads)
+    run_worker(
+        _with_metrics_port(settings, args),
+        processes=args.processes,
+        threads=args.threads,
+    )
+
+
+def _with_metrics_port(settings: Settings, args: argparse.Namespace) -> Settings:
+    if args.metrics_port is None:
+        return settings
+    return settings.model_copy(update={"metrics_port": args.metrics_port})
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> None:
@@ -52,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="pessoas", description=__doc__, epilog=_settings_help(), formatter_class=formatter
     )
-    parser.add_argument("--version", action="version", version=f"pessoas {version('pessoas')}")
+    parser.add_argument("--version", action="version", version=f"pessoas {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser(
@@ -61,6 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default=None, help="default: PESSOAS_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: PESSOAS_PORT or 9999")
     serve.add_argument("--uds", default=None, help="listen on this unix socket instead")
+    serve.add_argument(
+        "--metrics-port", type=int, default=None, help="default: PESSOAS_METRICS_PORT or 9100 (0: not served)"
+    )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser(
@@ -73,6 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     worker.add_argument("--processes", type=int, default=1, help="worker processes (default: 1)")
     worker.add_argument("--threads", type=int, default=1, help="worker threads per process (default: 1)")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="default: PESSOAS_METRICS_PORT or 9100; the processes take consecutive free ports from it",
+    )
     worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser(

@@ -56,8 +56,10 @@ def run_worker(settings: Settings, processes: int, threads: int) -> None:
     """Checks the settings, then replaces this process with dramatiq's command (same process id).
 
     Checking here too, not only in the worker processes, gives the one-line reason and the exit
-    status before dramatiq starts any process.
+    status before dramatiq starts any process. A metrics port given on the command line reaches
+    the worker processes through their environment.
     """
     refuse_unsafe(settings)
     command = dramatiq_command(processes, threads)
-    os.execv(command[0], command)  # noqa: S606 - our own interpreter, fixed arguments
+    environment = {**os.environ, "PESSOAS_METRICS_PORT": str(settings.metrics_port)}
+    os.execve(command[0], command, environment)  # noqa: S606 - our own interpreter, fixed arguments

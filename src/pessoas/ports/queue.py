@@ -22,3 +22,11 @@ class PersistenceQueue(Protocol):
         reasonable time.
         """
         ...
+
+    async def waiting(self) -> int:
+        """How many messages wait for storage now (0 when nothing stands between).
+
+        Raises :class:`pessoas.domain.errors.StorageUnavailable` when the queue cannot be reached,
+        which is also how readiness learns that a put would fail.
+        """
+        ...

@@ -30,3 +30,7 @@ class PessoaReader(Protocol):
     async def apelidos(self) -> list[str]:
         """Every stored apelido: what the apelido reservations are rebuilt from."""
         ...
+
+    async def check(self) -> None:
+        """Returns when storage answers; raises StorageUnavailable when it does not (readiness)."""
+        ...

@@ -12,8 +12,9 @@ from fastapi import FastAPI
 
 from pessoas.container import Container, build_container
 from pessoas.domain.errors import StorageUnavailable
-from pessoas.entrypoints.http import health
+from pessoas.entrypoints.http import docs, health, ready
 from pessoas.entrypoints.http.fast_dispatch import FastDispatch
+from pessoas.entrypoints.http.observed import add_observability
 from pessoas.entrypoints.http.registration import register_routes
 from pessoas.entrypoints.http.routes import contract_routes
 
@@ -29,6 +30,7 @@ def create_app(container: Container | None = None, *, fast_dispatch: bool = True
     contract both ways, so the two paths cannot drift apart.
     """
     container = container if container is not None else build_container()
+    readiness = container.readiness()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,9 +44,12 @@ def create_app(container: Container | None = None, *, fast_dispatch: bool = True
                 await container.restore_reservations()()
         except (TimeoutError, StorageUnavailable):
             logger.warning("apelido reservations not restored at start-up; retrying on demand")
+        await readiness.refresh()
+        readiness.start()
         try:
             yield
         finally:
+            await readiness.stop()
             await _maybe_await(container.shutdown_resources())
 
     app = FastAPI(
@@ -57,12 +62,18 @@ def create_app(container: Container | None = None, *, fast_dispatch: bool = True
         # No OpenTelemetry here (metrics are Prometheus'): off, FastAPI skips a per-request look
         # at the environment for configured providers.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Served by docs.install from the package's own files, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     routes = contract_routes(container)
     registered = register_routes(app, routes)
     app.include_router(health.router)
+    app.include_router(ready.build_router(readiness))
+    docs.install(app)
     # Added first, so it is the innermost middleware: whatever is added later wraps it too.
     app.add_middleware(FastDispatch, routes=routes if fast_dispatch else (), registered=registered)
+    add_observability(app, container.settings())
     return app
 
 

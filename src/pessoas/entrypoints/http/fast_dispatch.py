@@ -42,10 +42,18 @@ class FastDispatch:
             self._by_prefix.append((route.method, prefix, parameter[:-1], target))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            # A copy: the server reads its own scope's method to leave the body out. The route
+            # found is copied back for the middleware outside (metrics label by route).
+            as_get = dict(scope, method="GET")
+            await self._dispatch(as_get, receive, send)
+            if "route" in as_get:
+                scope["route"] = as_get["route"]
+            return
+        await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if scope["method"] == "HEAD":
-                # A copy: the server reads its own scope's method to leave the body out.
-                scope = dict(scope, method="GET")
             target = self._match(scope)
             if target is not None:
                 route, registered = target

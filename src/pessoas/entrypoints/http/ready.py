@@ -1,0 +1,31 @@
+"""GET /ready: 200 while this instance accepts creations, 503 while it would refuse them.
+
+What load balancers and orchestrators should route by; ``/health`` stays liveness (the process
+serves). The answer is the background readiness loop's last check, so a probe costs no round trip.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from pessoas.application.readiness import Readiness
+from pessoas.entrypoints.http.responses import OrjsonResponse
+
+
+def build_router(readiness: Readiness) -> APIRouter:
+    router = APIRouter()
+
+    @router.get(
+        "/ready",
+        summary="Readiness",
+        responses={503: {"description": "this instance would refuse creations now; the reasons say why"}},
+    )
+    async def ready() -> Response:
+        state = readiness.state
+        return OrjsonResponse(
+            {"ready": state.ready, "reasons": list(state.reasons), "queue_depth": state.queue_depth},
+            status_code=200 if state.ready else 503,
+        )
+
+    return router
