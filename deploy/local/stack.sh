@@ -9,7 +9,8 @@
 #                                  PostgreSQL, Redis, RabbitMQ) in cgroups: 1.5 CPUs, 3 GB
 #   deploy/local/stack.sh down     stop what `up` started (never the system services) and
 #                                  undo the envelope
-#   deploy/local/stack.sh reset    empty the data: tables, the Redis db, the RabbitMQ queues
+#   deploy/local/stack.sh reset    delete the stack's own data: the pessoas table's rows, the Redis
+#                                  keys under PESSOAS_REDIS_PREFIX, the messages of its queues
 #   deploy/local/stack.sh status   what runs, what answers, the envelope
 #   deploy/local/stack.sh render-nginx DIR
 #                                  write the local nginx config into DIR (tests run nginx -t on it)
@@ -390,39 +391,8 @@ cmd_status() {
 cmd_reset() {
   ensure_services
   ensure_database
-  local tables q
-  if [ -z "$(psql "$PESSOAS_DATABASE_URL" -tAc "SELECT to_regclass('public.pessoas')" </dev/null)" ]; then
-    log "no pessoas table yet: pessoas migrate"
-    [ -x "$PESSOAS" ] || die "$PESSOAS is missing: build the venv first"
-    "$PESSOAS" migrate </dev/null || die "pessoas migrate failed"
-  fi
-  # Every table of the schema but migration bookkeeping, so no auxiliary row outlives its pessoa.
-  tables=$(psql "$PESSOAS_DATABASE_URL" -tAc "SELECT string_agg(format('%I', tablename), ', ')
-    FROM pg_tables WHERE schemaname = 'public'
-    AND tablename NOT LIKE '%migration%' AND tablename <> 'alembic_version'" </dev/null)
-  if [ -n "$tables" ]; then
-    psql "$PESSOAS_DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "TRUNCATE $tables RESTART IDENTITY CASCADE" </dev/null ||
-      die "TRUNCATE failed"
-    log "PostgreSQL $PG_DATABASE: truncated $tables"
-  fi
-  redis-cli -u "$PESSOAS_REDIS_URL" flushdb >/dev/null || die "Redis FLUSHDB failed"
-  log "Redis: FLUSHDB on $PESSOAS_REDIS_URL"
-  # The stack's queues: PESSOAS_QUEUE_NAME and the ones Dramatiq adds to it (NAME.DQ, NAME.XQ).
-  # Other queues of the vhost (integration tests share it) are listed and left alone, unless
-  # PESSOAS_RESET_ALL_QUEUES=1. rabbitmqctl reaches the local node only.
-  local queue=${PESSOAS_QUEUE_NAME:-pessoas} all purged="" others=""
-  all=$(rabbitmqctl -q list_queues -p "$AMQP_VHOST" name --no-table-headers </dev/null) ||
-    die "rabbitmqctl list_queues failed"
-  for q in $all; do
-    if [ "$q" = "$queue" ] || [[ "$q" == "$queue".* ]] || [ "${PESSOAS_RESET_ALL_QUEUES:-0}" = 1 ]; then
-      rabbitmqctl -q purge_queue -p "$AMQP_VHOST" "$q" </dev/null >/dev/null || die "purge of queue $q failed"
-      purged="$purged $q"
-    else
-      others="$others $q"
-    fi
-  done
-  log "RabbitMQ vhost $AMQP_VHOST: purged:${purged:- none (no queue $queue yet)}"
-  [ -z "$others" ] || log "RabbitMQ vhost $AMQP_VHOST: left alone (not the stack's):$others"
+  [ -x "$PYTHON" ] || die "$PYTHON is missing: build the venv first (make stack-reset does)"
+  "$PYTHON" "$ROOT/deploy/local/reset.py" </dev/null || die "deploy/local/reset.py failed"
   if running_supervisor >/dev/null; then
     log "note: the stack is up; messages a worker holds unacknowledged were not purged," \
       "and in-process state of the instances is theirs (down, reset, up for a clean start)"
@@ -439,7 +409,7 @@ case "${1:-}" in
     render_nginx "$2"
     ;;
   *)
-    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
