@@ -16,7 +16,8 @@ from pathlib import Path
 
 # First match wins: the supervisor's command line names the programs it runs.
 _LABELS = [
-    ("supervise", "supervisor"),
+    ("supervisord", "supervisor"),
+    ("reap_orphans", "supervisor"),
     ("api1.sock", "api1"),
     ("api2.sock", "api2"),
     ("pessoas serve", "api"),
