@@ -76,7 +76,8 @@ def compile_lock(upgrade: bool) -> None:
     uv_compile(CONSTRAINTS, [], upgrade, hashes=False)
     for name, extras in SETS.items():
         uv_compile(HERE / f"{name}.txt", extras, upgrade=False, hashes=True)
-    print(f"lock: {', '.join(p.name for p in lock_files())} compiled from pyproject.toml (commit them)")
+    names = ", ".join(path.name for path in lock_files())
+    print(f"lock: tools.txt, {names} compiled (commit requirements/)")
 
 
 def check_lock() -> int:
