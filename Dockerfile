@@ -8,14 +8,12 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
-# Dependencies first (their layer is reused while only src/ changes): pip resolves them from
-# pyproject.toml through a stub package, which is then uninstalled.
-COPY pyproject.toml README.md ./
-RUN mkdir -p src/pessoas && touch src/pessoas/__init__.py \
-    && pip install . \
-    && pip uninstall -y pessoas \
-    && rm -rf src build
+# Dependencies first, from the lock: serving's install set only, every version pinned and every
+# file checked against its hash (their layer is reused while only src/ changes).
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --require-hashes --only-binary=:all: -r requirements/base.txt
 
+COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-deps . && rm -rf build
 

@@ -1,63 +1,91 @@
-# The project's commands. Everything runs from a local virtual environment that the first
-# target needing it builds from pyproject.toml, so a fresh machine needs only Python 3.11 and make.
+# The project's commands. Everything runs from a local virtual environment that each target
+# fills, from the lock in requirements/, with the install set it needs: `make run` only what
+# serving needs, the test targets the dev set, `make stack` the supervisor, `make bench` the load
+# tool. A fresh machine needs only Python 3.11 and make (uv is installed from requirements/tools.txt).
 
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+TOOLS  := .venv-tools
+UV     := $(TOOLS)/bin/uv
+LOCK   := requirements/lock.py
 
-.PHONY: run test unit integration check lint typecheck layers stack stack-down stack-reset bench faults clean
+# uv uses the interpreter named above and never downloads one.
+export UV_PYTHON_DOWNLOADS := never
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	touch $(STAMP)
+.PHONY: run test unit integration check lock-check lint typecheck layers lock lock-upgrade \
+	stack stack-down stack-reset bench faults clean
 
-## run: serve the API on 127.0.0.1:9999 (PESSOAS_HOST to change; embedded in-memory default unless PESSOAS_* say otherwise)
-run: $(STAMP)
+$(UV): requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --require-hashes -r requirements/tools.txt
+	touch $@
+
+# .venv/.set-NAME: the install set requirements/NAME.txt is in the venv (sets add up: `make run`
+# after `make test` removes nothing). Refuses a lock older than pyproject.toml's dependencies.
+$(VENV)/.set-%: requirements/%.txt pyproject.toml | $(UV)
+	@$(PYTHON) $(LOCK) check
+	test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r $<
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+## run: serve the API on 127.0.0.1:9999 (PESSOAS_HOST to change; embedded default unless PESSOAS_* say otherwise)
+run: $(VENV)/.set-base
 	$(BIN)/pessoas serve
 
-## test: lint, types, import layers, then every test suite (integration needs the local services)
+## test: the lock, lint, types, import layers, then every test suite (integration needs the local services)
 test: check
 	$(BIN)/pytest
 
-unit: $(STAMP)
+unit: $(VENV)/.set-dev
 	$(BIN)/pytest tests/unit
 
-integration: $(STAMP)
+integration: $(VENV)/.set-dev
 	$(BIN)/pytest tests/integration
 
-check: lint typecheck layers
+check: lock-check lint typecheck layers
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+## lock-check: fails, saying to run `make lock`, when pyproject.toml's dependencies changed since the lock
+lock-check:
+	@$(PYTHON) $(LOCK) check && echo "lock: requirements/ matches pyproject.toml"
 
-typecheck: $(STAMP)
+lint: $(VENV)/.set-dev
+	$(BIN)/ruff check src tests bench requirements deploy
+	$(BIN)/ruff format --check src tests bench requirements deploy
+
+typecheck: $(VENV)/.set-dev
 	$(BIN)/mypy
 
-layers: $(STAMP)
+layers: $(VENV)/.set-dev
 	$(BIN)/lint-imports
 
-## stack: nginx on :9999, two API instances and the worker on the local services, in the background
-stack: $(STAMP)
+## lock: compile requirements/*.txt from pyproject.toml, moving only what pyproject.toml asks to move
+lock: $(UV)
+	UV=$(UV) $(PYTHON) $(LOCK) compile
+
+## lock-upgrade: the same, with every dependency at its newest version pyproject.toml allows
+lock-upgrade: $(UV)
+	UV=$(UV) $(PYTHON) $(LOCK) compile --upgrade
+
+## stack: nginx on :9999, two API instances and the worker (under supervisord) on the local services
+stack: $(VENV)/.set-stack
 	deploy/local/stack.sh up
 
 stack-down:
 	deploy/local/stack.sh down
 
-## stack-reset: empty the stack's data (rows, Redis keys, queues)
-stack-reset: $(STAMP)
+## stack-reset: delete the stack's own data (its table's rows, its Redis keys, its queues' messages)
+stack-reset: $(VENV)/.set-base
 	deploy/local/stack.sh reset
 
 ## bench: the reference load against the stack inside a 1.5-CPU envelope; writes a report
-bench: $(STAMP)
+bench: $(VENV)/.set-bench
 	bench/run.sh
 
 ## faults: kill and restart each part of the stack under load and audit every 201
-faults: $(STAMP)
+faults: $(VENV)/.set-dev
 	$(BIN)/pytest -m faults tests/faults
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The compose topology without Docker, on this machine's own PostgreSQL, Redis and RabbitMQ:
 # nginx on :9999 in front of two API instances (round-robin) and the worker, the three of them
-# under deploy/local/supervise.py (restarts whatever dies). Everything it writes is under run/.
+# under supervisord (deploy/local/supervisord.conf.in: restarts whatever dies). Everything it
+# writes is under run/.
 #
 #   deploy/local/stack.sh up       start the stack; returns once :9999/health answers
 #   ENVELOPE=1 deploy/local/stack.sh up
@@ -9,13 +10,16 @@
 #                                  PostgreSQL, Redis, RabbitMQ) in cgroups: 1.5 CPUs, 3 GB
 #   deploy/local/stack.sh down     stop what `up` started (never the system services) and
 #                                  undo the envelope
-#   deploy/local/stack.sh reset    empty the data: tables, the Redis db, the RabbitMQ queues
+#   deploy/local/stack.sh reset    delete the stack's own data: the pessoas table's rows, the Redis
+#                                  keys under PESSOAS_REDIS_PREFIX, the messages of its queues
 #   deploy/local/stack.sh status   what runs, what answers, the envelope
 #   deploy/local/stack.sh render-nginx DIR
 #                                  write the local nginx config into DIR (tests run nginx -t on it)
 #   deploy/local/stack.sh render-targets FILE
 #                                  write the Prometheus scrape targets (`up` writes
 #                                  run/prometheus-targets.json)
+#   deploy/local/stack.sh render-supervisor DIR
+#                                  write DIR/supervisord.conf, with DIR in run/'s place (tests run it)
 #
 # Knobs (environment, with defaults):
 #   PESSOAS_DATABASE_URL  postgresql://root@127.0.0.1:5432/pessoas
@@ -30,7 +34,8 @@
 #   PESSOAS_METRICS       on; off collects and serves no metrics (PESSOAS_ACCESS_LOG=on adds an
 #                         access log): both reach the API instances and the worker as they are
 #   PESSOAS_UP_TIMEOUT    60 (seconds `up` waits for health)
-#   PESSOAS_STOP_TIMEOUT  30 (seconds `down` waits for a graceful stop)
+#   PESSOAS_STOP_TIMEOUT  30 (seconds a program has to stop after SIGTERM before SIGKILL)
+#   PESSOAS_EXECUTABLE    .venv/bin/pessoas (what the programs run; tests put a stand-in here)
 #   ENVELOPE              0; 1 puts the server side in the cgroups below (with `up`)
 #   PESSOAS_ENVELOPE_CPUS 1.5    PESSOAS_ENVELOPE_MEMORY 3G    PESSOAS_CGROUP pessoas
 set -euo pipefail
@@ -43,12 +48,18 @@ export PESSOAS_DATABASE_URL PESSOAS_REDIS_URL PESSOAS_AMQP_URL # for migrate, se
 
 RUN=$ROOT/run
 LOGS=$RUN/logs
-PIDS=$RUN/pids
 NGINX_DIR=$RUN/nginx
-SUPERVISOR_PID=$RUN/supervise.pid
+SUPERVISOR_CONF=$RUN/supervisord.conf
+SUPERVISOR_PID=$RUN/supervisord.pid
 NGINX_PID=$NGINX_DIR/nginx.pid
-PESSOAS=$ROOT/.venv/bin/pessoas
+PESSOAS=${PESSOAS_EXECUTABLE:-$ROOT/.venv/bin/pessoas}
 PYTHON=$ROOT/.venv/bin/python
+SUPERVISORD=$ROOT/.venv/bin/supervisord
+SUPERVISORCTL=$ROOT/.venv/bin/supervisorctl
+PROGRAMS=(api1 api2 worker)
+# Set in the environment of supervisord and so of every process it starts, whatever they exec or
+# fork: `down` finds this run's processes by it when supervisord itself was killed outright.
+STACK_MARK=PESSOAS_STACK_RUN_DIR
 
 : "${PESSOAS_UPSTREAM:=uds}"
 : "${PESSOAS_API_PORTS:=9001 9002}"
@@ -73,9 +84,9 @@ pid_of() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
 
 # --- nginx -------------------------------------------------------------------------------------
 
-api_listen_args() { # N -> the `pessoas serve` arguments of instance N
+api_listen_args() { # N [RUN_DIR] -> the `pessoas serve` arguments of instance N
   if [ "$PESSOAS_UPSTREAM" = uds ]; then
-    echo "--uds $RUN/api$1.sock"
+    echo "--uds ${2:-$RUN}/api$1.sock"
   else
     local port=API$1_PORT
     echo "--host 127.0.0.1 --port ${!port}"
@@ -128,6 +139,54 @@ with open(path, "w") as out:
     json.dump(groups, out, indent=2)
     out.write("\n")
 PY
+}
+
+# --- supervisord -------------------------------------------------------------------------------
+
+program_command() { # NAME -> its command line
+  case $1 in
+    api1 | api2)
+      local metrics_port=API${1#api}_METRICS_PORT
+      echo "$PESSOAS serve $(api_listen_args "${1#api}" "$2") --metrics-port ${!metrics_port}"
+      ;;
+    worker) echo "$PESSOAS worker $PESSOAS_WORKER_ARGS --metrics-port $WORKER_METRICS_PORT" ;;
+  esac
+}
+
+fill() { # TEMPLATE NAME=VALUE...: the template with each @NAME@ replaced (% doubled, as ini wants)
+  local text key value
+  text=$(<"$1")
+  shift
+  for pair in "$@"; do
+    key=${pair%%=*} value=${pair#*=}
+    text=${text//@$key@/${value//%/%%}}
+  done
+  printf '%s\n' "$text"
+}
+
+render_supervisor() { # DIR: DIR/supervisord.conf, with DIR as the run directory (logs in DIR/logs)
+  local dir=$1 name
+  mkdir -p "$dir/logs"
+  {
+    fill "$ROOT/deploy/local/supervisord.conf.in" RUN="$dir" LOGS="$dir/logs" ROOT="$ROOT" \
+      PYTHON="$PYTHON" PROGRAMS="$(IFS=,; echo "${PROGRAMS[*]}")"
+    for name in "${PROGRAMS[@]}"; do
+      fill "$ROOT/deploy/local/program.conf.in" NAME="$name" LOGS="$dir/logs" \
+        COMMAND="$(program_command "$name" "$dir")" STOP_TIMEOUT="$PESSOAS_STOP_TIMEOUT"
+    done
+  } >"$dir/supervisord.conf"
+}
+
+supervisorctl() { "$SUPERVISORCTL" -c "$SUPERVISOR_CONF" "$@"; }
+
+marked_pids() { # the processes carrying this run's mark (supervisord and all it started)
+  local environ pid
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/} pid=${pid%/environ}
+    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
+    grep -qzxF "$STACK_MARK=$RUN" "$environ" 2>/dev/null && echo "$pid"
+  done
+  return 0
 }
 
 # --- the envelope (cgroup v1) ------------------------------------------------------------------
@@ -272,10 +331,12 @@ close_inherited_fds() {
 
 # Both start from a shell that first joins the envelope (with ENVELOPE=1): whatever they fork
 # afterwards, restarts included, is born inside it.
+# supervisord runs in its own session (setsid), so a Ctrl-C where `up` ran does not reach it.
 start_supervisor() { # (run in the background: its pid is $!)
   [ "$ENVELOPE" = 1 ] && envelope_join "$BASHPID"
   close_inherited_fds
-  exec "$PYTHON" "$ROOT/deploy/local/supervise.py" "$@"
+  export "$STACK_MARK=$RUN"
+  exec setsid "$SUPERVISORD" -c "$SUPERVISOR_CONF"
 }
 start_nginx() { (
   [ "$ENVELOPE" = 1 ] && envelope_join "$BASHPID"
@@ -285,6 +346,7 @@ start_nginx() { (
 
 cmd_up() {
   [ -x "$PESSOAS" ] || die "$PESSOAS is missing: build the venv first (make stack does)"
+  [ -x "$SUPERVISORD" ] || die "$SUPERVISORD is missing: install the stack set first (make stack does)"
   if pid=$(running_supervisor); then
     log "the stack is already up (supervisor pid $pid); 'deploy/local/stack.sh down' first to restart it"
     stack_health >/dev/null || die "...but it does not answer on :9999/health"
@@ -293,7 +355,7 @@ cmd_up() {
   ensure_nginx
   ensure_services
   ensure_database
-  mkdir -p "$LOGS" "$PIDS"
+  mkdir -p "$LOGS"
 
   log "pessoas migrate"
   "$PESSOAS" migrate </dev/null >>"$LOGS/migrate.log" 2>&1 ||
@@ -318,18 +380,11 @@ cmd_up() {
   fi
 
   rm -f "$RUN"/api*.sock
-  local -a programs=()
-  local metrics_port
-  for n in 1 2; do
-    metrics_port=API${n}_METRICS_PORT
-    programs+=(--program "api$n=$PESSOAS serve $(api_listen_args "$n") --metrics-port ${!metrics_port}")
-  done
-  programs+=(--program "worker=$PESSOAS worker $PESSOAS_WORKER_ARGS --metrics-port $WORKER_METRICS_PORT")
+  render_supervisor "$RUN"
   write_prometheus_targets "$RUN/prometheus-targets.json"
-  log "starting the supervisor: api1, api2, worker ($PESSOAS_UPSTREAM upstreams)"
-  start_supervisor --log-dir "$LOGS" --pid-dir "$PIDS" --grace 20 "${programs[@]}" \
-    </dev/null >>"$LOGS/supervise.log" 2>&1 &
-  echo $! >"$SUPERVISOR_PID"
+  log "starting supervisord: ${PROGRAMS[*]} ($PESSOAS_UPSTREAM upstreams; config run/supervisord.conf)"
+  start_supervisor </dev/null >>"$LOGS/supervisord.log" 2>&1 &
+  echo $! >"$SUPERVISOR_PID" # supervisord writes the same pid there itself once it runs
 
   log "starting nginx on :9999"
   start_nginx </dev/null 2>>"$LOGS/nginx-error.log" ||
@@ -347,14 +402,15 @@ cmd_up() {
   log "up: http://127.0.0.1:9999 (supervisor pid $(pid_of "$SUPERVISOR_PID"), nginx pid $(pid_of "$NGINX_PID"); logs in run/logs/)"
 }
 
-stop_pid() { # PID SIGNAL WHAT: signal it and wait until it is gone
-  local pid=$1 sig=$2 what=$3 deadline=$((SECONDS + PESSOAS_STOP_TIMEOUT))
+stop_pid() { # PID SIGNAL WHAT [SECONDS]: signal it and wait until it is gone (SIGKILL after SECONDS)
+  local pid=$1 sig=$2 what=$3 wait=${4:-$PESSOAS_STOP_TIMEOUT}
+  local deadline=$((SECONDS + wait))
   alive "$pid" || return 0
   log "stopping $what (pid $pid, SIG$sig)"
   kill -s "$sig" "$pid" 2>/dev/null || true
   while alive "$pid"; do
     if [ "$SECONDS" -ge "$deadline" ]; then
-      log "$what still runs after ${PESSOAS_STOP_TIMEOUT}s: SIGKILL"
+      log "$what still runs after ${wait}s: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
       break
     fi
@@ -363,18 +419,15 @@ stop_pid() { # PID SIGNAL WHAT: signal it and wait until it is gone
 }
 
 cmd_down() {
-  local pid f
-  stop_pid "$(pid_of "$SUPERVISOR_PID")" TERM "the supervisor (it stops api1, api2, worker)"
+  local pid
+  # supervisord gives each program PESSOAS_STOP_TIMEOUT seconds after SIGTERM, then SIGKILLs its
+  # process group; it gets a few seconds more than that itself.
+  stop_pid "$(pid_of "$SUPERVISOR_PID")" TERM "supervisord (it stops ${PROGRAMS[*]})" \
+    $((PESSOAS_STOP_TIMEOUT + 10))
   rm -f "$SUPERVISOR_PID"
-  # Programs orphaned by a supervisor that was killed outright: only our own pessoas processes.
-  for f in "$PIDS"/*.pid; do
-    [ -e "$f" ] || continue
-    pid=$(pid_of "$f")
-    if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$PESSOAS"; then
-      stop_pid "$pid" TERM "orphaned $(basename "$f" .pid)"
-      kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    rm -f "$f"
+  # Programs orphaned by a supervisord that was killed outright: this run's processes only.
+  for pid in $(marked_pids); do
+    stop_pid "$pid" TERM "orphaned $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)"
   done
   pid=$(pid_of "$NGINX_PID")
   if alive "$pid"; then
@@ -395,11 +448,16 @@ row() { printf '%-14s %s\n' "$1" "$2"; }
 
 cmd_status() {
   local pid f s rc=0
-  if pid=$(running_supervisor); then row supervisor "pid $pid"; else row supervisor "not running"; rc=3; fi
-  for f in api1 api2 worker; do
-    pid=$(pid_of "$PIDS/$f.pid")
-    if alive "$pid"; then row "$f" "pid $pid"; else row "$f" "not running"; fi
-  done
+  if pid=$(running_supervisor); then
+    row supervisord "pid $pid"
+    for f in "${PROGRAMS[@]}"; do
+      s=$(supervisorctl status "pessoas:$f" 2>/dev/null) || true
+      row "$f" "$(echo "$s" | awk '{$1=""; print substr($0, 2)}')"
+    done
+  else
+    row supervisord "not running"
+    rc=3
+  fi
   pid=$(pid_of "$NGINX_PID")
   if alive "$pid"; then row nginx "pid $pid (:9999)"; else row nginx "not running"; fi
   for n in 1 2; do
@@ -424,39 +482,8 @@ cmd_status() {
 cmd_reset() {
   ensure_services
   ensure_database
-  local tables q
-  if [ -z "$(psql "$PESSOAS_DATABASE_URL" -tAc "SELECT to_regclass('public.pessoas')" </dev/null)" ]; then
-    log "no pessoas table yet: pessoas migrate"
-    [ -x "$PESSOAS" ] || die "$PESSOAS is missing: build the venv first"
-    "$PESSOAS" migrate </dev/null || die "pessoas migrate failed"
-  fi
-  # Every table of the schema but migration bookkeeping, so no auxiliary row outlives its pessoa.
-  tables=$(psql "$PESSOAS_DATABASE_URL" -tAc "SELECT string_agg(format('%I', tablename), ', ')
-    FROM pg_tables WHERE schemaname = 'public'
-    AND tablename NOT LIKE '%migration%' AND tablename <> 'alembic_version'" </dev/null)
-  if [ -n "$tables" ]; then
-    psql "$PESSOAS_DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "TRUNCATE $tables RESTART IDENTITY CASCADE" </dev/null ||
-      die "TRUNCATE failed"
-    log "PostgreSQL $PG_DATABASE: truncated $tables"
-  fi
-  redis-cli -u "$PESSOAS_REDIS_URL" flushdb >/dev/null || die "Redis FLUSHDB failed"
-  log "Redis: FLUSHDB on $PESSOAS_REDIS_URL"
-  # The stack's queues: PESSOAS_QUEUE_NAME and the ones Dramatiq adds to it (NAME.DQ, NAME.XQ).
-  # Other queues of the vhost (integration tests share it) are listed and left alone, unless
-  # PESSOAS_RESET_ALL_QUEUES=1. rabbitmqctl reaches the local node only.
-  local queue=${PESSOAS_QUEUE_NAME:-pessoas} all purged="" others=""
-  all=$(rabbitmqctl -q list_queues -p "$AMQP_VHOST" name --no-table-headers </dev/null) ||
-    die "rabbitmqctl list_queues failed"
-  for q in $all; do
-    if [ "$q" = "$queue" ] || [[ "$q" == "$queue".* ]] || [ "${PESSOAS_RESET_ALL_QUEUES:-0}" = 1 ]; then
-      rabbitmqctl -q purge_queue -p "$AMQP_VHOST" "$q" </dev/null >/dev/null || die "purge of queue $q failed"
-      purged="$purged $q"
-    else
-      others="$others $q"
-    fi
-  done
-  log "RabbitMQ vhost $AMQP_VHOST: purged:${purged:- none (no queue $queue yet)}"
-  [ -z "$others" ] || log "RabbitMQ vhost $AMQP_VHOST: left alone (not the stack's):$others"
+  [ -x "$PYTHON" ] || die "$PYTHON is missing: build the venv first (make stack-reset does)"
+  "$PYTHON" "$ROOT/deploy/local/reset.py" </dev/null || die "deploy/local/reset.py failed"
   if running_supervisor >/dev/null; then
     log "note: the stack is up; messages a worker holds unacknowledged were not purged," \
       "and in-process state of the instances is theirs (down, reset, up for a clean start)"
@@ -476,8 +503,12 @@ case "${1:-}" in
     [ -n "${2:-}" ] || die "usage: $0 render-targets FILE"
     write_prometheus_targets "$2"
     ;;
+  render-supervisor)
+    [ -n "${2:-}" ] || die "usage: $0 render-supervisor DIR"
+    render_supervisor "$(cd "$2" && pwd)"
+    ;;
   *)
-    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

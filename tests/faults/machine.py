@@ -18,9 +18,10 @@ from pathlib import Path
 
 import orjson
 
+from tests.stack_supervisor import program_pid
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "run"
-PIDS = RUN / "pids"
 LOGS = RUN / "logs"
 OUT = RUN / "faults"
 LOCK_PATH = Path("/tmp/pessoas-machine.lock")
@@ -107,10 +108,8 @@ def machine_lock():  # type: ignore[no-untyped-def]
 
 
 def pid_of(name: str) -> int | None:
-    try:
-        return int((PIDS / f"{name}.pid").read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
+    """The pid supervisord runs ``name`` (api1, api2, worker) as, or None."""
+    return program_pid(RUN, name)
 
 
 def alive(pid: int | None) -> bool:

@@ -102,7 +102,7 @@ async def run_scenario(
     machine.wait_creations_work()
     prefix = f"{name[:3]}{secrets.token_hex(2)}-"
     load = Load(prefix, LoadConfig(seed=seed))
-    offsets = {log: machine.log_size(log) for log in ("api1", "api2", "worker", "supervise", "nginx-error")}
+    offsets = {log: machine.log_size(log) for log in ("api1", "api2", "worker", "supervisord", "nginx-error")}
     marks = Marks()
     stop = asyncio.Event()
     started = time.monotonic()
@@ -292,7 +292,9 @@ async def run_scenario(
         "converged_after_load_s": round(converged_s, 3) if converged_s is not None else None,
         "logs": {log: _log_errors(machine.log_since(log, offset)) for log, offset in offsets.items()},
         "supervisor_lines": [
-            line for line in machine.log_since("supervise", offsets["supervise"]).splitlines() if line.strip()
+            line
+            for line in machine.log_since("supervisord", offsets["supervisord"]).splitlines()
+            if line.strip()
         ][:20],
     }
     machine.OUT.mkdir(parents=True, exist_ok=True)

@@ -4,12 +4,11 @@ No Docker engine runs here, so compose.yaml is checked as data: the topology, th
 (1.5 CPUs and 3 GB), health checks and start order, pinned images, and that every file it mounts
 exists. The nginx config is checked with ``nginx -t`` as the local stack renders it; nginx must be
 installed for that (.ci/run installs it): in CI a missing nginx fails the test, elsewhere it skips.
-The local supervisor is run for real on dummy programs.
+The local stack's supervisord config is run for real, on stand-ins for the programs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -17,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,14 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.stack_supervisor import program_info, program_pid
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
 NGINX_CONF = ROOT / "deploy" / "nginx" / "nginx.conf"
 NGINX_UPSTREAMS = ROOT / "deploy" / "nginx" / "upstream-servers.compose.conf"
 STACK = ROOT / "deploy" / "local" / "stack.sh"
-SUPERVISE = ROOT / "deploy" / "local" / "supervise.py"
+PROGRAMS = ("api1", "api2", "worker")
 
 SERVICES = {"nginx", "api1", "api2", "worker", "migrate", "postgres", "redis", "rabbitmq"}
 LONG_RUNNING_WITH_HEALTHCHECK = {"nginx", "api1", "api2", "postgres", "redis", "rabbitmq"}
@@ -215,15 +215,19 @@ def test_images_are_pinned(services: dict[str, Any]) -> None:
         assert base.startswith("python:3.11")
 
 
-def test_dockerfile_runs_as_non_root_and_installs_from_pyproject() -> None:
+def test_dockerfile_runs_as_non_root_and_installs_from_the_lock() -> None:
     text = (ROOT / "Dockerfile").read_text()
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users, "the image must not run as root"
     assert users[-1].split(":")[0] not in {"root", "0"}
-    assert "COPY pyproject.toml" in text
-    assert re.search(r"pip install\b.*\s\.(\s|$)", text)
+    # The dependencies come from serving's install set of the lock, hashes checked; the project
+    # itself is installed without resolving anything more.
+    assert "COPY requirements/base.txt" in text
+    assert re.search(r"pip install --require-hashes\b.*-r requirements/base\.txt", text)
+    assert re.search(r"pip install --no-deps \.(\s|$)", text)
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert "*" in ignored and "!src/" in ignored and "!pyproject.toml" in ignored
+    assert "!requirements/base.txt" in ignored
 
 
 def test_postgres_keeps_its_durability(services: dict[str, Any]) -> None:
@@ -339,84 +343,100 @@ def wait_until(predicate: Any, timeout: float) -> bool:
     return predicate()
 
 
-def read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
+STAND_IN = """\
+import os, signal, sys, time
+role = sys.argv[1]  # serve or worker, as `pessoas` is called
+
+child = os.fork() if role == "worker" else None  # in its process group, as dramatiq's are
+if child == 0:
+    while True:
+        time.sleep(0.05)
+
+def stop(*_):
+    if child:
+        os.kill(child, signal.SIGTERM)
+        os.waitpid(child, 0)
+    print(role, "graceful", flush=True)
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, stop)
+print(role, "started", flush=True)
+while True:
+    time.sleep(0.05)
+"""
 
 
-def test_supervisor_restarts_a_dead_program_and_stops_gracefully(tmp_path: Path) -> None:
-    program = tmp_path / "program.py"
-    program.write_text(
-        textwrap.dedent(
-            """
-            import signal, sys, time
-            name = sys.argv[1]
-            def stop(*_):
-                print(name, "graceful", flush=True)
-                sys.exit(0)
-            signal.signal(signal.SIGTERM, stop)
-            print(name, "started", flush=True)
-            while True:
-                time.sleep(0.05)
-            """
-        )
-    )
-    logs, pids = tmp_path / "logs", tmp_path / "pids"
-    supervisor = subprocess.Popen(
-        [
-            sys.executable,
-            str(SUPERVISE),
-            "--log-dir",
-            str(logs),
-            "--pid-dir",
-            str(pids),
-            "--grace",
-            "10",
-            "--program",
-            f"a={sys.executable} {program} a",
-            "--program",
-            f"b={sys.executable} {program} b",
-        ],
+def test_supervisord_restarts_a_dead_program_and_stops_gracefully(tmp_path: Path) -> None:
+    """The stack's own supervisord config, rendered by stack.sh, run on stand-ins for `pessoas`."""
+    stand_in = tmp_path / "pessoas"
+    stand_in.write_text(f"#!{sys.executable}\n{STAND_IN}")
+    stand_in.chmod(0o755)
+    run = tmp_path / "run"
+    run.mkdir()
+    env = {**os.environ, "PESSOAS_EXECUTABLE": str(stand_in), "PESSOAS_STOP_TIMEOUT": "10"}
+    subprocess.run(["bash", str(STACK), "render-supervisor", str(run)], check=True, env=env, timeout=60)
+    conf = (run / "supervisord.conf").read_text()
+    assert "stopwaitsecs=10" in conf and "autorestart=true" in conf
+    logs = run / "logs"
+    supervisord = subprocess.Popen(
+        [str(Path(sys.executable).parent / "supervisord"), "-c", str(run / "supervisord.conf")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
+
+    def started(name: str) -> int:
+        log = logs / f"{name}.log"
+        return log.read_text().count("started") if log.exists() else 0
+
+    def pid(name: str) -> int | None:
+        return program_pid(run, name)
+
+    def state(name: str) -> str | None:
+        info = program_info(run, name)
+        return info["statename"] if info else None
+
     try:
-
-        def started(name: str) -> int:
-            log = logs / f"{name}.log"
-            return log.read_text().count(f"{name} started") if log.exists() else 0
-
         # Each prints "started" once its SIGTERM handler is in place.
-        assert wait_until(lambda: started("a") == 1 and started("b") == 1, 15)
-        first_a, first_b = read_pid(pids / "a.pid"), read_pid(pids / "b.pid")
-        assert first_a and first_b
-        os.kill(first_a, signal.SIGKILL)
-        # Restarted about a second later (generous bound: a loaded CI machine).
-        assert wait_until(lambda: read_pid(pids / "a.pid") not in (None, first_a), 10)
-        assert read_pid(pids / "b.pid") == first_b
-        assert wait_until(lambda: started("a") == 2, 10)
+        assert wait_until(lambda: all(started(name) == 1 for name in PROGRAMS), 30)
+        assert wait_until(lambda: all(state(name) == "RUNNING" for name in PROGRAMS), 30)
+        first = {name: pid(name) for name in PROGRAMS}
+        assert all(first.values()), first
+        worker_child = int(subprocess.check_output(["pgrep", "-P", str(first["worker"])], text=True))
 
-        supervisor.send_signal(signal.SIGTERM)
-        output, _ = supervisor.communicate(timeout=20)
+        os.kill(first["api1"], signal.SIGKILL)  # type: ignore[arg-type]
+        os.kill(first["worker"], signal.SIGKILL)  # type: ignore[arg-type]
+        # A new process at once (generous bound: a loaded CI machine); the others untouched.
+        assert wait_until(lambda: pid("api1") not in (None, first["api1"]), 10)
+        assert wait_until(lambda: pid("worker") not in (None, first["worker"]), 10)
+        assert pid("api2") == first["api2"]
+        assert wait_until(lambda: started("api1") == 2 and started("worker") == 2, 10)
+        # What the dead worker left in its process group is killed too.
+        assert wait_until(lambda: not alive(worker_child), 10), "the dead worker's child lives on"
+
+        supervisord.send_signal(signal.SIGTERM)
+        output, _ = supervisord.communicate(timeout=60)
     finally:
-        if supervisor.poll() is None:
-            supervisor.kill()
-            supervisor.communicate()
-        # A supervisor killed mid-test leaves its programs behind: never let them outlive the test.
-        for name in ("a", "b"):
-            leftover = read_pid(pids / f"{name}.pid")
-            if leftover:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(leftover, signal.SIGKILL)
-    assert supervisor.returncode == 0, output
-    assert "a graceful" in (logs / "a.log").read_text()
-    assert "b graceful" in (logs / "b.log").read_text()
-    assert "restarting" in output
-    assert output.count("started pid") == 3, "no restart once stopping"
-    assert not list(pids.glob("*.pid"))
+        if supervisord.poll() is None:
+            os.killpg(supervisord.pid, signal.SIGKILL)
+            supervisord.communicate()
+        # Never let a stand-in outlive the test, whatever failed.
+        subprocess.run(["pkill", "-KILL", "-f", str(stand_in)], check=False)
+    assert supervisord.returncode == 0, output
+    for name in PROGRAMS:
+        assert f"{'worker' if name == 'worker' else 'serve'} graceful" in (logs / f"{name}.log").read_text()
+        assert started(name) == (1 if name == "api2" else 2), "no restart once stopping"
+    assert not (run / "supervisord.pid").exists()
+    assert not subprocess.run(["pgrep", "-f", str(stand_in)], capture_output=True).stdout
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 # --- observability: readiness, metrics, Prometheus and Grafana ---------------------------------
