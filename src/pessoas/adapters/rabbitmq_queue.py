@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import aiormq
@@ -26,7 +27,8 @@ from dramatiq.common import dq_name as dramatiq_dq_name
 from pamqp.commands import Basic
 
 from pessoas.adapters.pessoa_json import pessoa_to_json
-from pessoas.adapters.rabbitmq_topology import STORE_ACTOR_NAME, canonical_name, declare_queues
+from pessoas.adapters.rabbitmq_nodes import NodeRotation, as_url_list
+from pessoas.adapters.rabbitmq_topology import STORE_ACTOR_NAME, QueueType, canonical_name, declare_queues
 from pessoas.domain.errors import StorageUnavailable, StorageUncertain
 from pessoas.domain.model import Pessoa
 
@@ -57,9 +59,10 @@ _Batch = list[tuple[Pessoa, "asyncio.Future[None]"]]
 class RabbitmqPersistenceQueue:
     def __init__(
         self,
-        amqp_url: str,
+        amqp_url: str | Sequence[str],
         queue_name: str,
         *,
+        queue_type: QueueType = "classic",
         window_ms: float = 2.0,
         batch_max: int = 256,
         # Generous: under overload a confirm arrives late because the loop is late, and a publish
@@ -69,8 +72,10 @@ class RabbitmqPersistenceQueue:
         connect_timeout: float = 2.0,
         reconnect_interval: float = 0.2,
     ) -> None:
-        self._url = amqp_url
+        # Several URLs: the nodes of a cluster, any live one will do (rabbitmq_nodes).
+        self._nodes = NodeRotation(as_url_list(amqp_url))
         self._queue_name = canonical_name(queue_name)
+        self._queue_type = queue_type
         self._window = max(window_ms, 0.0) / 1000
         self._batch_max = max(batch_max, 1)
         self._confirm_timeout = confirm_timeout
@@ -283,7 +288,7 @@ class RabbitmqPersistenceQueue:
             # Returned as unroutable (the queue is gone): certainly not queued. Declaring the
             # queues again lets the next attempt through; other batches on the channel go on.
             try:
-                await declare_queues(channel, self._queue_name)
+                await declare_queues(channel, self._queue_name, self._queue_type)
             except Exception:
                 await self._drop_connection(channel)
             raise _Definitely() from exc
@@ -309,12 +314,13 @@ class RabbitmqPersistenceQueue:
                 raise StorageUnavailable("RabbitMQ is unreachable (recent connect failed)")
             await self._drop_connection()
             try:
+                connection = await self._nodes.connect(self._connect_timeout)
                 async with asyncio.timeout(self._connect_timeout):
-                    connection = await aiormq.connect(self._url)
                     try:
                         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-                        await declare_queues(channel, self._queue_name)
+                        await declare_queues(channel, self._queue_name, self._queue_type)
                     except BaseException:
+                        self._nodes.passed_over()
                         await connection.close()
                         raise
             except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as exc:
