@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         "primary (following a failover) and redis_url only gives the database, user and password",
     )
     redis_sentinel_master: str = Field(default="mymaster", description="the Sentinels' name of the primary")
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="replicas that must hold a reservation before it counts (WAIT); set it to 1 with "
+        "Sentinel, so that a failover cannot lose an acknowledged apelido",
+    )
 
     amqp_url: str | None = Field(
         default=None,
