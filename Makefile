@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration check lint typecheck layers stack stack-down stack-reset bench faults clean
+.PHONY: run test unit integration check lint typecheck layers stack stack-down stack-reset bench faults clean \
+	cluster cluster-down cluster-status
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,17 @@ bench: $(STAMP)
 ## faults: kill and restart each part of the stack under load and audit every 201
 faults: $(STAMP)
 	$(BIN)/pytest -m faults tests/faults
+
+## cluster: three RabbitMQ nodes, Redis primary + replica + Sentinels, PostgreSQL primary + standby,
+## three APIs and two workers behind nginx on :9999, all under run/cluster/ (deploy/cluster/cluster.sh)
+cluster: $(STAMP)
+	deploy/cluster/cluster.sh up
+
+cluster-down:
+	deploy/cluster/cluster.sh down
+
+cluster-status:
+	deploy/cluster/cluster.sh status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

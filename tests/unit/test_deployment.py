@@ -349,9 +349,11 @@ def test_nginx_accepts_the_local_config(tmp_path: Path, transport: str) -> None:
 
 
 def test_shell_scripts_parse() -> None:
-    for script in (STACK, ROOT / "deploy" / "local" / "lib.sh", ROOT / ".ci" / "run"):
+    cluster = ROOT / "deploy" / "cluster" / "cluster.sh"
+    for script in (STACK, ROOT / "deploy" / "local" / "lib.sh", ROOT / ".ci" / "run", cluster):
         subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
     assert os.access(STACK, os.X_OK) and os.access(ROOT / ".ci" / "run", os.X_OK)
+    assert os.access(cluster, os.X_OK)
 
 
 def wait_until(predicate: Any, timeout: float) -> bool:
