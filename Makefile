@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test unit integration check lint typecheck layers stack stack-down stack-reset bench faults clean \
-	cluster cluster-down cluster-status
+	cluster cluster-down cluster-status cluster-faults
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ cluster-down:
 
 cluster-status:
 	deploy/cluster/cluster.sh status
+
+## cluster-faults: kill -9 a RabbitMQ node, the Redis primary, an API and a worker; stop the PG
+## standby; each under load, with the exact audit of make faults (brings the cluster up and down)
+cluster-faults: $(STAMP)
+	$(BIN)/pytest -m faults tests/cluster_faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

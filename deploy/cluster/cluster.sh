@@ -121,16 +121,17 @@ rabbit_up() {
     echo "vm_memory_high_watermark.absolute = 256MiB"
     echo "disk_free_limit.absolute = 100MB"
   } >"$RUN/rabbitmq/rabbitmq.conf"
-  local vars
-  for n in "${RABBIT_NODES[@]}"; do
-    mkdir -p "$RUN/rabbitmq/c$n"
-    mapfile -t vars < <(rabbit_env "$n")
-    spawn "$LOGS/rabbit-c$n.log" env "${vars[@]}" "$RABBIT_SBIN/rabbitmq-server"
-  done
+  for n in "${RABBIT_NODES[@]}"; do rabbit_start "$n"; done
   for n in "${RABBIT_NODES[@]}"; do
     wait_for "RabbitMQ node c$n" "$PESSOAS_UP_TIMEOUT" tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + n))
   done
   wait_for "three RabbitMQ nodes in one cluster" 120 rabbit_clustered
+}
+rabbit_start() { # N: start node N (again, after a fault: it rejoins with its data)
+  local n=$1 vars
+  mkdir -p "$RUN/rabbitmq/c$n"
+  mapfile -t vars < <(rabbit_env "$n")
+  spawn "$LOGS/rabbit-c$n.log" env "${vars[@]}" "$RABBIT_SBIN/rabbitmq-server"
 }
 rabbit_clustered() {
   [ "$(rabbitctl 1 eval 'length(rabbit_nodes:all_running()).' 2>/dev/null)" = 3 ]
@@ -154,13 +155,10 @@ rabbit_down() {
 # --- Redis -------------------------------------------------------------------------------------
 
 redis_up() {
-  local dir=$RUN/redis common=(--bind 127.0.0.1 --save "" --appendonly no --daemonize no)
-  mkdir -p "$dir/primary" "$dir/replica"
-  spawn "$LOGS/redis-primary.log" redis-server --port "$REDIS_PRIMARY" --dir "$dir/primary" \
-    --pidfile "$dir/primary.pid" "${common[@]}"
+  local dir=$RUN/redis
+  redis_start primary
   wait_for "Redis primary" 30 redis_answers "$REDIS_PRIMARY"
-  spawn "$LOGS/redis-replica.log" redis-server --port "$REDIS_REPLICA" --dir "$dir/replica" \
-    --pidfile "$dir/replica.pid" --replicaof 127.0.0.1 "$REDIS_PRIMARY" "${common[@]}"
+  redis_start replica --replicaof 127.0.0.1 "$REDIS_PRIMARY"
   wait_for "Redis replica in sync" 30 redis_replica_linked "$REDIS_REPLICA"
   local port
   for port in "${SENTINEL_PORTS[@]}"; do
@@ -180,6 +178,15 @@ EOF
   for port in "${SENTINEL_PORTS[@]}"; do
     wait_for "Sentinel $port sees the replica and the other Sentinels" 60 sentinel_ready "$port"
   done
+}
+redis_start() { # primary|replica [ARGS...]: (re)start one Redis server; after a failover the
+  # Sentinels turn a returning old primary into a replica of the new one
+  local name=$1 port dir=$RUN/redis
+  shift
+  port=$([ "$name" = primary ] && echo "$REDIS_PRIMARY" || echo "$REDIS_REPLICA")
+  mkdir -p "$dir/$name"
+  spawn "$LOGS/redis-$name.log" redis-server --port "$port" --dir "$dir/$name" --pidfile "$dir/$name.pid" \
+    --bind 127.0.0.1 --save "" --appendonly no --daemonize no "$@"
 }
 redis_answers() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }
 redis_replica_linked() { redis-cli -p "$1" info replication 2>/dev/null | grep -q 'master_link_status:up'; }
@@ -373,6 +380,11 @@ check() {
 
 case "${1:-}" in
 up) up ;;
+# Used by the fault scenarios (tests/cluster_faults): start one node again after a fault.
+start-rabbit) rabbit_start "$2" && wait_for "RabbitMQ node c$2" 120 tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + $2)) ;;
+start-redis) redis_start "$2" && wait_for "Redis $2" 30 redis_answers "$([ "$2" = primary ] && echo "$REDIS_PRIMARY" || echo "$REDIS_REPLICA")" ;;
+stop-standby) pg_ctl_of standby -m fast -w -t 60 stop >/dev/null ;;
+start-standby) pg_ctl_of standby -w -t 60 start >/dev/null && wait_for "the standby streaming" 60 pg_streaming ;;
 rabbit-up) mkdir -p "$LOGS" && rabbit_up ;; # one engine alone, for debugging
 rabbitctl) shift && rabbitctl "$@" ;;
 check) check ;;
