@@ -204,7 +204,10 @@ def config(objects: list[Object]) -> dict[str, str]:
 def test_backing_services_are_replicated(rendered: list[Object]) -> None:
     assert one(rendered, "RabbitmqCluster", "pessoas-rabbitmq")["spec"]["replicas"] == 3
     assert one(rendered, "Cluster", "pessoas-db")["spec"]["instances"] == 2
-    assert one(rendered, "RedisReplication", "pessoas-redis")["spec"]["clusterSize"] >= 2
+    redis_nodes = one(rendered, "RedisReplication", "pessoas-redis")["spec"]["clusterSize"]
+    # Each reservation waits for a replica; one replica more keeps creations going while one is away.
+    wait = int(config(rendered)["PESSOAS_REDIS_WAIT_REPLICAS"])
+    assert wait >= 1 and redis_nodes - 1 > wait
     sentinel = one(rendered, "RedisSentinel", "pessoas-redis")["spec"]
     assert sentinel["clusterSize"] == 3
     assert int(sentinel["redisSentinelConfig"]["quorum"]) == 2, "a majority of three"
