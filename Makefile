@@ -14,7 +14,7 @@ LOCK   := requirements/lock.py
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test unit integration check lock-check lint typecheck layers lock lock-upgrade \
-	stack stack-down stack-reset bench faults clean
+	stack stack-down stack-reset bench faults clean cluster cluster-down cluster-status cluster-faults
 
 $(UV): requirements/tools.txt
 	$(PYTHON) -m venv $(TOOLS)
@@ -86,6 +86,22 @@ bench: $(VENV)/.set-bench
 ## faults: kill and restart each part of the stack under load and audit every 201
 faults: $(VENV)/.set-dev
 	$(BIN)/pytest -m faults tests/faults
+
+## cluster: three RabbitMQ nodes, Redis primary + replica + Sentinels, PostgreSQL primary + standby,
+## three APIs and two workers behind nginx on :9999, all under run/cluster/ (deploy/cluster/cluster.sh)
+cluster: $(VENV)/.set-stack
+	deploy/cluster/cluster.sh up
+
+cluster-down:
+	deploy/cluster/cluster.sh down
+
+cluster-status:
+	deploy/cluster/cluster.sh status
+
+## cluster-faults: kill -9 a RabbitMQ node, the Redis primary, an API and a worker; stop the PG
+## standby; each under load, with the exact audit of make faults (brings the cluster up and down)
+cluster-faults: $(VENV)/.set-dev $(VENV)/.set-stack
+	$(BIN)/pytest -m faults tests/cluster_faults
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

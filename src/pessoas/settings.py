@@ -12,7 +12,7 @@ import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from dotenv import dotenv_values
 from pydantic import Field, ValidationError, model_validator
@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL conninfo; unset keeps pessoas in this process"
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="PostgreSQL conninfo of a hot standby for reads that may lag (search, get-by-id "
+        "after the cache); unset reads from database_url. The count and every write use database_url",
+    )
     database_pool_min: int = Field(default=2, description="PostgreSQL connections kept open per process")
     database_pool_max: int = Field(default=8, description="most PostgreSQL connections per process")
 
@@ -68,12 +73,30 @@ class Settings(BaseSettings):
     )
     redis_pool_max: int = Field(default=64, description="Redis connections per process")
     redis_prefix: str = Field(default="pessoas:", description="namespace of every Redis key")
+    redis_sentinels: str | None = Field(
+        default=None,
+        description="Sentinels as host:port[,host:port...]; set, the client asks them for the current "
+        "primary (following a failover) and redis_url only gives the database, user and password",
+    )
+    redis_sentinel_master: str = Field(default="mymaster", description="the Sentinels' name of the primary")
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="replicas that must hold a reservation before it counts (WAIT); set it to 1 with "
+        "Sentinel, so that a failover cannot lose an acknowledged apelido",
+    )
 
     amqp_url: str | None = Field(
         default=None,
-        description="RabbitMQ URL; creations are queued for the worker; needs PESSOAS_DATABASE_URL",
+        description="RabbitMQ URL, or several separated by commas (the nodes of a cluster: each "
+        "connection goes to the first that answers); creations are queued for the worker; needs "
+        "PESSOAS_DATABASE_URL",
     )
     queue_name: str = Field(default="pessoas", description="the durable queue the worker consumes")
+    queue_type: Literal["classic", "quorum"] = Field(
+        default="classic",
+        description="x-queue-type of the queues: quorum replicates them on a cluster's nodes",
+    )
     publish_window_ms: float = Field(
         default=10.0, description="how long a publish waits for others to share its message"
     )

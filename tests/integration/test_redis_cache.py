@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as redis
 
-from pessoas.adapters.redis_cache import RedisPessoaCache
+from pessoas.adapters.redis_cache import RedisPessoaCache, tagged_prefix
 from pessoas.domain.errors import ReservationsLost, StorageUnavailable
 from tests.contracts.cache_contract import CacheContract
 from tests.contracts.pessoas_factory import make_pessoa
@@ -55,10 +55,12 @@ async def test_keys_live_under_the_prefix_and_do_not_expire(
     pessoa = make_pessoa(apelido="chave:com*glob?")
     await cache.reserve(pessoa)
     keys = sorted([k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")])
+    tagged = tagged_prefix(redis_prefix)
+    assert tagged == f"{redis_prefix}{{{redis_prefix}}}"
     assert keys == [
-        f"{redis_prefix}apelido:chave:com*glob?",
-        f"{redis_prefix}pessoa:{pessoa.id}",
-        f"{redis_prefix}ready",
+        f"{tagged}apelido:chave:com*glob?",
+        f"{tagged}pessoa:{pessoa.id}",
+        f"{tagged}ready",
     ]
     for key in keys:
         assert await redis_client.ttl(key) == -1
@@ -71,8 +73,9 @@ async def test_a_pessoa_ttl_expires_the_pessoa_but_never_the_apelido(
     await cache.mark_ready()
     pessoa = make_pessoa()
     await cache.reserve(pessoa)
-    assert 0 < await redis_client.ttl(f"{redis_prefix}pessoa:{pessoa.id}") <= 3600
-    assert await redis_client.ttl(f"{redis_prefix}apelido:{pessoa.apelido}") == -1
+    tagged = tagged_prefix(redis_prefix)
+    assert 0 < await redis_client.ttl(f"{tagged}pessoa:{pessoa.id}") <= 3600
+    assert await redis_client.ttl(f"{tagged}apelido:{pessoa.apelido}") == -1
 
 
 async def test_restoring_does_not_overwrite_a_live_reservation(cache: RedisPessoaCache):
@@ -136,3 +139,39 @@ async def test_an_unreachable_redis_is_storage_unavailable(redis_prefix: str):
             await cache.get(make_pessoa().id)
     finally:
         await client.aclose()
+
+
+async def test_every_key_of_a_reservation_is_in_one_cluster_slot(
+    cache: RedisPessoaCache, redis_client: redis.Redis, redis_prefix: str
+):
+    # Redis Cluster runs a script only over keys of one slot. The keys the reserve script was
+    # given are the ones Redis now holds; their slots are computed as a cluster computes them.
+    from redis.crc import key_slot
+
+    for apelido in ("simples", "{chaves}", "a}b{c", "}{", "ação"):
+        await cache.reserve(make_pessoa(apelido=apelido))
+    keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    assert len(keys) == 2 * 5 + 1  # apelido and pessoa of each, and the ready marker
+    assert len({key_slot(key) for key in keys}) == 1
+    # Without the tag they would spread over the slots, and the script would be refused.
+    assert len({key_slot(key.replace(b"{", b"").replace(b"}", b"")) for key in keys}) > 1
+    for prefix in ("", "a:b:"):
+        tagged = tagged_prefix(prefix).encode()
+        assert len({key_slot(tagged + suffix) for suffix in (b"apelido:a", b"pessoa:1", b"ready")}) == 1
+    for braced in ("x{", "}", "{a}"):
+        with pytest.raises(ValueError, match="braces"):
+            tagged_prefix(braced)
+
+
+async def test_waiting_for_a_replica_that_is_not_there_refuses_and_frees_the_apelido(
+    redis_client: redis.Redis, redis_prefix: str
+):
+    # The local Redis has no replica: a reservation that must reach one cannot be promised.
+    waiting = RedisPessoaCache(redis_client, redis_prefix, wait_replicas=1, wait_timeout_ms=100)
+    await waiting.mark_ready()
+    pessoa = make_pessoa(apelido="sem-réplica")
+    with pytest.raises(StorageUnavailable, match="0 of 1"):
+        await waiting.reserve(pessoa)
+    assert await waiting.get(pessoa.id) is None
+    # Freed again: without the wait, the same apelido is taken at once.
+    assert await RedisPessoaCache(redis_client, redis_prefix).reserve(make_pessoa(apelido="sem-réplica"))

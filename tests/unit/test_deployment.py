@@ -32,8 +32,8 @@ NGINX_UPSTREAMS = ROOT / "deploy" / "nginx" / "upstream-servers.compose.conf"
 STACK = ROOT / "deploy" / "local" / "stack.sh"
 PROGRAMS = ("api1", "api2", "worker")
 
-SERVICES = {"nginx", "api1", "api2", "worker", "migrate", "postgres", "redis", "rabbitmq"}
-LONG_RUNNING_WITH_HEALTHCHECK = {"nginx", "api1", "api2", "postgres", "redis", "rabbitmq"}
+SERVICES = {"nginx", "api", "worker", "migrate", "postgres", "redis", "rabbitmq"}
+LONG_RUNNING_WITH_HEALTHCHECK = {"nginx", "api", "postgres", "redis", "rabbitmq"}
 MAX_CPUS = 1.5
 MAX_MEMORY = 3 * 1024**3  # "3 GB" as Docker counts it (3g); the split stays below 3e9 bytes too
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
@@ -76,6 +76,13 @@ def limits(service: dict[str, Any]) -> dict[str, Any]:
     return service.get("deploy", {}).get("resources", {}).get("limits", {})
 
 
+def replicas(service: dict[str, Any]) -> int:
+    """How many containers compose runs for a service (deploy.replicas, 1 unless given)."""
+    count = service.get("deploy", {}).get("replicas", 1)
+    assert isinstance(count, int) and count >= 0
+    return count
+
+
 # --- compose.yaml ------------------------------------------------------------------------------
 
 
@@ -111,8 +118,8 @@ def test_resource_limits_fit_the_envelope(services: dict[str, Any]) -> None:
         assert "cpus" in limit, f"{name} has no CPU limit"
         assert "memory" in limit, f"{name} has no memory limit"
         assert float(limit["cpus"]) > 0
-        cpus += float(limit["cpus"])
-        memory += memory_bytes(limit["memory"])
+        cpus += replicas(service) * float(limit["cpus"])
+        memory += replicas(service) * memory_bytes(limit["memory"])
     assert cpus <= MAX_CPUS + 1e-9, f"{cpus} CPUs in all"
     assert memory <= MAX_MEMORY, f"{memory / 1024**3:.2f} GiB in all"
     assert memory <= 3_000_000_000, "even with GB read as 10^9 bytes"
@@ -154,28 +161,53 @@ def test_healthchecks_and_start_order(services: dict[str, Any]) -> None:
     def condition(name: str, target: str) -> str | None:
         return services[name].get("depends_on", {}).get(target, {}).get("condition")
 
-    for name in ("api1", "api2", "worker"):
+    for name in ("api", "worker"):
         assert condition(name, "migrate") == "service_completed_successfully"
         for backing in ("postgres", "rabbitmq"):
             assert condition(name, backing) == "service_healthy"
-    for name in ("api1", "api2"):
-        assert condition(name, "redis") == "service_healthy"
+    assert condition("api", "redis") == "service_healthy"
     assert condition("migrate", "postgres") == "service_healthy"
     assert condition("migrate", "rabbitmq") == "service_healthy"
-    assert condition("nginx", "api1") == condition("nginx", "api2") == "service_healthy"
+    assert condition("nginx", "api") == "service_healthy"
     assert str(services["migrate"].get("restart", "no")) == "no"
     for name in SERVICES - {"migrate"}:
         assert services[name].get("restart") == "unless-stopped", name
 
 
+def test_replicas(services: dict[str, Any]) -> None:
+    assert replicas(services["api"]) == 2, "two API instances behind nginx"
+    assert replicas(services["worker"]) >= 1
+    assert "replicas" in services["worker"]["deploy"], "the worker's count is stated, not implied"
+    for name in SERVICES - {"api", "worker"}:
+        assert replicas(services[name]) == 1, f"{name}: one of it"
+    # Replicas share the service's name, so nothing may pin a per-container identity on them.
+    for name in ("api", "worker"):
+        assert "hostname" not in services[name] and "container_name" not in services[name]
+
+
+def test_postgres_and_rabbitmq_keep_their_data_in_named_volumes(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    declared = set(compose.get("volumes") or {})
+    expected = {"postgres": "/var/lib/postgresql/data", "rabbitmq": "/var/lib/rabbitmq"}
+    for name, target in expected.items():
+        mounts = [str(v).split(":") for v in services[name].get("volumes", []) if isinstance(v, str)]
+        named = {source: where for source, where, *_ in mounts if not source.startswith((".", "/"))}
+        assert target in named.values(), f"{name}: no named volume on {target}"
+        volume = next(source for source, where in named.items() if where == target)
+        assert volume in declared, f"{volume} is not declared under the top-level volumes"
+    # RabbitMQ's data directory is named after its node, so the node name must stay the same.
+    assert services["rabbitmq"].get("hostname") == "rabbitmq"
+    assert "volumes" not in services["redis"], "Redis holds only what PostgreSQL rebuilds"
+
+
 def test_the_app_services_run_the_cli(services: dict[str, Any]) -> None:
-    for name in ("api1", "api2"):
-        command = [str(part) for part in services[name]["command"]]
-        assert command[0] == "serve"
-        assert command[command.index("--port") + 1] == str(API_PORT)
+    command = [str(part) for part in services["api"]["command"]]
+    assert command[0] == "serve"
+    assert command[command.index("--port") + 1] == str(API_PORT)
     assert services["worker"]["command"] == ["worker"]
     assert services["migrate"]["command"] == ["migrate"]
-    for name in ("api1", "api2", "worker", "migrate"):
+    for name in ("api", "worker", "migrate"):
         env = services[name]["environment"]
         for key in ("PESSOAS_DATABASE_URL", "PESSOAS_REDIS_URL", "PESSOAS_AMQP_URL"):
             assert key in env, f"{name} lacks {key}"
@@ -272,7 +304,8 @@ def test_nginx_settings() -> None:
 def test_nginx_upstreams_are_the_compose_services(services: dict[str, Any]) -> None:
     servers = [d.split()[1] for d in directives(NGINX_UPSTREAMS.read_text())]
     hosts = [server.rpartition(":")[0] for server in servers]
-    assert sorted(hosts) == ["api1", "api2"]
+    # One name for every replica: nginx balances over all the addresses it resolves to.
+    assert hosts == ["api"]
     assert all(host in services for host in hosts)
     assert {server.rpartition(":")[2] for server in servers} == {str(API_PORT)}
     volumes = " ".join(services["nginx"]["volumes"])
@@ -329,9 +362,11 @@ def test_nginx_accepts_the_local_config(tmp_path: Path, transport: str) -> None:
 
 
 def test_shell_scripts_parse() -> None:
-    for script in (STACK, ROOT / "deploy" / "local" / "lib.sh", ROOT / ".ci" / "run"):
+    cluster = ROOT / "deploy" / "cluster" / "cluster.sh"
+    for script in (STACK, ROOT / "deploy" / "local" / "lib.sh", ROOT / ".ci" / "run", cluster):
         subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
     assert os.access(STACK, os.X_OK) and os.access(ROOT / ".ci" / "run", os.X_OK)
+    assert os.access(cluster, os.X_OK)
 
 
 def wait_until(predicate: Any, timeout: float) -> bool:
@@ -448,7 +483,7 @@ DASHBOARD = GRAFANA / "dashboards" / "pessoas.json"
 
 
 def test_traffic_decisions_use_ready(services: dict[str, Any]) -> None:
-    for name in ("api1", "api2", "nginx"):
+    for name in ("api", "nginx"):
         command = " ".join(str(part) for part in services[name]["healthcheck"]["test"])
         assert "/ready" in command and "/health" not in command, name
 
@@ -466,7 +501,7 @@ def test_observability_services_are_behind_a_profile_with_pinned_images(
 
 
 def test_every_app_process_serves_metrics_on_a_private_port(services: dict[str, Any]) -> None:
-    for name in ("api1", "api2", "worker"):
+    for name in ("api", "worker"):
         env = services[name]["environment"]
         assert env["PESSOAS_METRICS_PORT"] == "9100"
         assert env["PESSOAS_METRICS_HOST"] == "0.0.0.0"  # inside the compose network: no published port
@@ -474,13 +509,15 @@ def test_every_app_process_serves_metrics_on_a_private_port(services: dict[str, 
 
 def test_prometheus_scrapes_every_instance_and_the_worker(services: dict[str, Any]) -> None:
     config = yaml.safe_load(PROMETHEUS_COMPOSE.read_text())
-    targets = {
-        target
+    # Every replica of each service: compose's DNS answers a service's name with all of them.
+    discovered = {
+        (name, sd["port"])
         for job in config["scrape_configs"]
-        for static in job.get("static_configs", [])
-        for target in static["targets"]
+        for sd in job.get("dns_sd_configs", [])
+        for name in sd["names"]
     }
-    assert targets == {"api1:9100", "api2:9100", "worker:9100"}
+    assert discovered == {("api", 9100), ("worker", 9100)}
+    assert {name for name, _ in discovered} <= set(services)
     local = yaml.safe_load(PROMETHEUS_LOCAL.read_text())
     (files,) = [sd["files"] for job in local["scrape_configs"] for sd in job["file_sd_configs"]]
     assert (PROMETHEUS_LOCAL.parent / files[0]).resolve() == ROOT / "run" / "prometheus-targets.json"

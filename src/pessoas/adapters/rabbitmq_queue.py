@@ -17,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import aiormq
 import aiormq.abc
 from pamqp.commands import Basic
 
 from pessoas.adapters.rabbitmq_message import QueueNames, batch_message, use_orjson_encoder
-from pessoas.adapters.rabbitmq_topology import declare_queues
+from pessoas.adapters.rabbitmq_nodes import NodeRotation, as_url_list
+from pessoas.adapters.rabbitmq_topology import QueueType, declare_queues
 from pessoas.application.group_commit import GroupCommit
 from pessoas.domain.errors import StorageUnavailable, StorageUncertain
 from pessoas.domain.model import Pessoa
@@ -53,9 +54,10 @@ class _Definitely(Exception):
 class RabbitmqPersistenceQueue:
     def __init__(
         self,
-        amqp_url: str,
+        amqp_url: str | Sequence[str],
         queue_name: str,
         *,
+        queue_type: QueueType = "classic",
         window_ms: float = 2.0,
         batch_max: int = 256,
         # Generous: under overload a confirm arrives late because the loop is late, and a publish
@@ -69,8 +71,10 @@ class RabbitmqPersistenceQueue:
     ) -> None:
         use_orjson_encoder()
         self._on_confirmed = on_confirmed
-        self._url = amqp_url
+        # Several URLs: the nodes of a cluster, any live one will do (rabbitmq_nodes).
+        self._nodes = NodeRotation(as_url_list(amqp_url))
         self._queues = QueueNames.of(queue_name)
+        self._queue_type = queue_type
         self._batches = GroupCommit(self._publish, window=window_ms / 1000, max_size=batch_max)
         self._confirm_timeout = confirm_timeout
         self._connect_timeout = connect_timeout
@@ -235,7 +239,7 @@ class RabbitmqPersistenceQueue:
             # Returned as unroutable (the queue is gone): certainly not queued. Declaring the
             # queues again lets the next attempt through; other batches on the channel go on.
             try:
-                await declare_queues(channel, self._queues.canonical)
+                await declare_queues(channel, self._queues.canonical, self._queue_type)
             except Exception:
                 await self._drop_connection(channel)
             raise _Definitely() from exc
@@ -261,12 +265,13 @@ class RabbitmqPersistenceQueue:
                 raise StorageUnavailable("RabbitMQ is unreachable (recent connect failed)")
             await self._drop_connection()
             try:
+                connection = await self._nodes.connect(self._connect_timeout)
                 async with asyncio.timeout(self._connect_timeout):
-                    connection = await aiormq.connect(self._url)
                     try:
                         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-                        await declare_queues(channel, self._queues.canonical)
+                        await declare_queues(channel, self._queues.canonical, self._queue_type)
                     except BaseException:
+                        self._nodes.passed_over()
                         await connection.close()
                         raise
             except (OSError, TimeoutError, aiormq.exceptions.AMQPError) as exc:

@@ -1,11 +1,11 @@
 """PessoaCache over Redis, shared by every API instance.
 
-Two kinds of keys, both under ``prefix``:
+Two kinds of keys, both under ``prefix`` (written ``P`` below):
 
-- ``{prefix}apelido:{apelido}`` holds the id of the pessoa that took the apelido (or ``*`` for an
+- ``P{P}apelido:{apelido}`` holds the id of the pessoa that took the apelido (or ``*`` for an
   apelido restored from storage). These never expire: an expired reservation would let a second
   pessoa take the apelido. Redis must therefore run with ``maxmemory-policy noeviction``.
-- ``{prefix}pessoa:{id}`` holds the pessoa as JSON, so it is readable by id on every instance from
+- ``P{P}pessoa:{id}`` holds the pessoa as JSON, so it is readable by id on every instance from
   its 201 until (and after) the worker stores it. By default these do not expire either: a TTL would
   have to outlast the longest possible worker outage, or a promised pessoa would become unreadable,
   and the whole reference load (~50,000 pessoas of ~300 bytes) fits in ~30 MB anyway. A TTL can be
@@ -14,6 +14,18 @@ Two kinds of keys, both under ``prefix``:
 
 Each operation is one round trip: the check-and-set steps run inside Lua scripts (EVALSHA, with
 redis-py loading the script again after a Redis restart empties its script cache).
+
+Why every key carries the hash tag ``{P}``: on Redis Cluster a script may only touch keys of one
+hash slot, and the reserve script touches three (the apelido, the pessoa, the ready marker). The
+slot of a key with a ``{...}`` part is the hash of that part alone, so all of this deployment's
+keys fall in one slot, on one shard. That is the price of taking an apelido, caching its pessoa
+and checking that the reservations are complete in one atomic step: Redis Cluster then gives
+failover, not sharding, to this data set (which fits one node). Spreading it would need a ready
+marker per slot group and a cache write apart from the reservation; docs/scaling.md weighs that.
+
+With ``wait_replicas`` set (a primary with replicas behind Sentinel), a reservation is reported
+taken only once that many replicas hold it (WAIT): a failover promotes a replica, and one that
+lacked an acknowledged reservation would let its apelido be taken twice.
 """
 
 from __future__ import annotations
@@ -77,15 +89,36 @@ _RESTORED = "*"  # the value of a restored apelido: the id is unknown and never 
 _RESTORE_CHUNK = 1000
 
 
+def tagged_prefix(prefix: str) -> str:
+    """``prefix`` followed by itself as a hash tag, so that every key shares one Redis Cluster slot.
+
+    The tag is a key's first ``{...}``, and an empty one would not count (hence the fallback): a
+    brace in the prefix would make the first one the prefix's, so the prefix may have none.
+    """
+    if "{" in prefix or "}" in prefix:
+        raise ValueError(f"the Redis key prefix {prefix!r} may not contain braces (they mark hash tags)")
+    return f"{prefix}{{{prefix or 'pessoas'}}}"
+
+
 class RedisPessoaCache:
-    def __init__(self, client: redis.Redis, prefix: str, pessoa_ttl_seconds: int | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        pessoa_ttl_seconds: int | None = None,
+        *,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1000,
+    ) -> None:
         self._client = client
-        self._prefix = prefix
+        self._prefix = tagged_prefix(prefix)
+        self._wait_replicas = wait_replicas
+        self._wait_timeout_ms = wait_timeout_ms
         self._ttl = str(pessoa_ttl_seconds) if pessoa_ttl_seconds else ""
         # register_script only hashes the source: no network call happens here.
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
-        self._ready_key = f"{prefix}ready"
+        self._ready_key = f"{self._prefix}ready"
 
     def _apelido_key(self, apelido: str) -> str:
         return f"{self._prefix}apelido:{apelido}"
@@ -101,7 +134,21 @@ class RedisPessoaCache:
             )
         if outcome == -1:
             raise ReservationsLost("Redis holds no complete set of apelido reservations")
+        if outcome and self._wait_replicas:
+            await self._wait_for_replicas(pessoa)
         return bool(outcome)
+
+    async def _wait_for_replicas(self, pessoa: Pessoa) -> None:
+        with _unavailable_on_error():
+            acknowledged = await self._client.wait(self._wait_replicas, self._wait_timeout_ms)
+        if int(acknowledged) < self._wait_replicas:
+            # Not promised: a failover now could lose it. Undo (if the primary still answers) and
+            # refuse, as for any Redis that cannot take the reservation.
+            with contextlib.suppress(StorageUnavailable):
+                await self.release(pessoa)
+            raise StorageUnavailable(
+                f"{acknowledged} of {self._wait_replicas} Redis replicas confirmed the reservation"
+            )
 
     async def release(self, pessoa: Pessoa) -> None:
         with _unavailable_on_error():

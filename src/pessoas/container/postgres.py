@@ -1,4 +1,9 @@
-"""Storage in PostgreSQL: one connection pool per process, opened and closed with the app."""
+"""Storage in PostgreSQL: one connection pool per process, opened and closed with the app.
+
+With ``PESSOAS_DATABASE_READ_URL`` (a hot standby), a second pool serves the reads that may lag
+(search, get-by-id after the cache; see adapters/standby_reads.py); everything else stays on the
+primary's pool.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from pessoas.adapters.postgres_schema import ensure_schema
 from pessoas.adapters.postgres_store import PostgresPessoaStore
+from pessoas.adapters.standby_reads import StandbyFirstReader
+from pessoas.ports.repository import PessoaReader
 from pessoas.settings import Settings
 
 
@@ -19,6 +26,37 @@ async def _open_pool(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection
         yield pool
     finally:
         await pool.close()
+
+
+def _standby_pool(settings: Settings) -> AsyncConnectionPool | None:
+    if not settings.database_read_url:
+        return None
+    return AsyncConnectionPool(
+        settings.database_read_url,
+        min_size=settings.database_pool_min,
+        max_size=settings.database_pool_max,
+        kwargs={"autocommit": True},
+        open=False,
+        name="pessoas-standby",
+    )
+
+
+async def _open_standby_pool(pool: AsyncConnectionPool | None) -> AsyncIterator[AsyncConnectionPool | None]:
+    if pool is None:
+        yield None
+        return
+    # wait=False: a standby down at start-up must not stop the process; its reads go to the primary.
+    await pool.open(wait=False)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def _reader(primary: PostgresPessoaStore, standby_pool: AsyncConnectionPool | None) -> PessoaReader:
+    if standby_pool is None:
+        return primary
+    return StandbyFirstReader(primary=primary, standby=PostgresPessoaStore(standby_pool))
 
 
 class PostgresStorage(containers.DeclarativeContainer):
@@ -39,9 +77,12 @@ class PostgresStorage(containers.DeclarativeContainer):
     # depending on an async Resource return awaitables. init_resources/shutdown_resources drive it.
     pool_lifecycle = providers.Resource(_open_pool, pool)
 
+    standby_pool = providers.Singleton(_standby_pool, settings)
+    standby_pool_lifecycle = providers.Resource(_open_standby_pool, standby_pool)
+
     store = providers.Singleton(PostgresPessoaStore, pool=pool)
     writer = store
-    reader = store
+    reader = providers.Singleton(_reader, store, standby_pool)
 
     # Uses a connection of its own, so the schema can be created before (or without) the pool opening.
     prepare = providers.Callable(ensure_schema, settings.provided.database_url)

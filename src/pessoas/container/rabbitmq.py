@@ -8,6 +8,7 @@ from dependency_injector import containers, providers
 
 from pessoas.adapters.prometheus_metrics import observe_publish
 from pessoas.adapters.rabbitmq_message import STORE_ACTOR_NAME, QueueNames, pessoas_of
+from pessoas.adapters.rabbitmq_nodes import split_urls
 from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
 from pessoas.adapters.rabbitmq_topology import build_worker_broker, prepare_queues
 from pessoas.settings import Settings
@@ -30,10 +31,14 @@ class RabbitmqQueue(containers.DeclarativeContainer):
 
     # Constructed synchronously and used directly by the use cases; the Resource below only
     # drives its lifecycle, since whatever depends on an async Resource would get awaitables.
+    # PESSOAS_AMQP_URL may list a cluster's nodes, separated by commas.
+    amqp_urls = providers.Callable(split_urls, settings.provided.amqp_url)
+
     queue = providers.Singleton(
         RabbitmqPersistenceQueue,
-        amqp_url=settings.provided.amqp_url,
+        amqp_url=amqp_urls,
         queue_name=settings.provided.queue_name,
+        queue_type=settings.provided.queue_type,
         window_ms=settings.provided.publish_window_ms,
         batch_max=settings.provided.publish_batch_max,
         on_confirmed=providers.Callable(publish_observer, settings),
@@ -41,12 +46,18 @@ class RabbitmqQueue(containers.DeclarativeContainer):
     lifecycle = providers.Resource(_open_publisher, queue)
 
     prepare = providers.Callable(
-        prepare_queues, amqp_url=settings.provided.amqp_url, queue_name=settings.provided.queue_name
+        prepare_queues,
+        amqp_urls=amqp_urls,
+        queue_name=settings.provided.queue_name,
+        queue_type=settings.provided.queue_type,
     )
 
     # Lazy: only the worker asks for it, so API processes never open a kombu connection.
     broker = providers.Singleton(
-        build_worker_broker, amqp_url=settings.provided.amqp_url, queue_name=settings.provided.queue_name
+        build_worker_broker,
+        amqp_urls=amqp_urls,
+        queue_name=settings.provided.queue_name,
+        queue_type=settings.provided.queue_type,
     )
     actor_name = providers.Object(STORE_ACTOR_NAME)
     queue_names = providers.Callable(QueueNames.of, settings.provided.queue_name)

@@ -1,14 +1,83 @@
-"""The cache in Redis: one client (with its connection pool) per process, closed with the app."""
+"""The cache in Redis: one client (with its connection pool) per process, closed with the app.
+
+Two ways to reach Redis: ``PESSOAS_REDIS_URL`` alone names the server; with
+``PESSOAS_REDIS_SENTINELS`` the Sentinels name the current primary, asked again on every new
+connection, so the process follows a failover without a restart (the URL then only gives the
+database number and credentials).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from pessoas.adapters.redis_cache import RedisPessoaCache
 from pessoas.settings import Settings
+
+# The waits are generous (20 s for a connection, 10 s for a reply) because under overload the
+# event loop itself is late to read replies: at twice the reference rates, 2 s limits turned
+# queueing into thousands of 503s. A Redis that is down still fails at once (connect timeout 1 s).
+_POOL_WAIT = 20.0
+_REPLY_WAIT = 10.0
+_CONNECT_WAIT = 1.0
+
+
+class _BlockingSentinelPool(SentinelConnectionPool, redis.BlockingConnectionPool):
+    """Sentinel's pool (connections go to the primary the Sentinels name) that waits for a free
+    connection past its size, like the direct pool, instead of raising."""
+
+
+def parse_sentinels(sentinels: str) -> list[tuple[str, int]]:
+    """``host:port[,host:port...]`` as (host, port) pairs."""
+    found = []
+    for entry in sentinels.split(","):
+        if not entry.strip():
+            continue
+        host, _, port = entry.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"a Sentinel is host:port, not {entry.strip()!r}")
+        found.append((host, int(port)))
+    if not found:
+        raise ValueError("PESSOAS_REDIS_SENTINELS names no Sentinel")
+    return found
+
+
+def build_client(settings: Settings) -> redis.Redis:
+    url = settings.redis_url
+    assert url is not None, "the Redis group is chosen only with a URL"
+    if not settings.redis_sentinels:
+        # A blocking pool: a burst beyond its size waits for a connection instead of failing
+        # (redis-py's default pool raises MaxConnectionsError past its limit).
+        pool = redis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=settings.redis_pool_max,
+            timeout=_POOL_WAIT,
+            socket_timeout=_REPLY_WAIT,
+            socket_connect_timeout=_CONNECT_WAIT,
+        )
+        return redis.Redis(connection_pool=pool)
+    from redis.connection import parse_url
+
+    parsed: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+    credentials = {key: parsed[key] for key in ("db", "username", "password") if parsed.get(key) is not None}
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        parse_sentinels(settings.redis_sentinels),
+        sentinel_kwargs={"socket_timeout": _CONNECT_WAIT, "socket_connect_timeout": _CONNECT_WAIT},
+    )
+    client: redis.Redis = sentinel.master_for(
+        settings.redis_sentinel_master,
+        connection_pool_class=_BlockingSentinelPool,
+        max_connections=settings.redis_pool_max,
+        timeout=_POOL_WAIT,
+        socket_timeout=_REPLY_WAIT,
+        socket_connect_timeout=_CONNECT_WAIT,
+        **credentials,
+    )
+    return client
 
 
 async def _close_client(client: redis.Redis) -> AsyncIterator[redis.Redis]:
@@ -22,21 +91,13 @@ async def _close_client(client: redis.Redis) -> AsyncIterator[redis.Redis]:
 class RedisCache(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
-    # A blocking pool: a burst of requests beyond its size waits for a connection instead of failing
-    # (redis-py's default pool raises MaxConnectionsError past its limit). The waits are generous
-    # because under overload the event loop itself is late to read replies: short limits turn
-    # queueing into refusals (docs/performance.md has the run that showed it). A Redis that is down
-    # still fails at once, on the short connect timeout.
-    connection_pool = providers.Singleton(
-        redis.BlockingConnectionPool.from_url,
-        settings.provided.redis_url,
-        max_connections=settings.provided.redis_pool_max,
-        timeout=20.0,
-        socket_timeout=10.0,
-        socket_connect_timeout=1.0,
-    )
-    client = providers.Singleton(redis.Redis, connection_pool=connection_pool)
+    client = providers.Singleton(build_client, settings)
     # Lifecycle only, for the same reason as PostgresStorage.pool_lifecycle.
     client_lifecycle = providers.Resource(_close_client, client)
 
-    cache = providers.Singleton(RedisPessoaCache, client=client, prefix=settings.provided.redis_prefix)
+    cache = providers.Singleton(
+        RedisPessoaCache,
+        client=client,
+        prefix=settings.provided.redis_prefix,
+        wait_replicas=settings.provided.redis_wait_replicas,
+    )

@@ -1,0 +1,184 @@
+"""The Redis group behind Sentinel: a real primary, replica and Sentinel, started for the test.
+
+They are this test's own redis-server processes, on free ports, with their files under the test's
+temporary directory, and are killed at the end. The client is built by the composition root from
+settings, as the API builds it; the primary is then killed with SIGKILL, and the same client
+(no restart) must reach the promoted replica, with every acknowledged reservation still held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis as sync_redis
+
+from pessoas.container.redis import RedisCache, parse_sentinels
+from pessoas.domain.errors import StorageUnavailable
+from pessoas.settings import Settings
+from tests.contracts.pessoas_factory import make_pessoa
+
+pytestmark = pytest.mark.integration
+
+MASTER_NAME = "pessoas-test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(sync_redis.RedisError):
+            if predicate():
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+@dataclass
+class SentinelSet:
+    primary_port: int
+    replica_port: int
+    sentinel_port: int
+    processes: dict[str, subprocess.Popen[bytes]]
+
+    def kill(self, name: str) -> None:
+        process = self.processes[name]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def sentinel_set(tmp_path: Path) -> Iterator[SentinelSet]:
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed (.ci/run installs it)", pytrace=False)
+    primary, replica, sentinel = free_port(), free_port(), free_port()
+    common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+    config = tmp_path / "sentinel.conf"
+    config.write_text(
+        f"port {sentinel}\nbind 127.0.0.1\ndaemonize no\ndir {tmp_path}\n"
+        f"sentinel monitor {MASTER_NAME} 127.0.0.1 {primary} 1\n"
+        f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
+        f"sentinel failover-timeout {MASTER_NAME} 5000\n"
+    )
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("primary", "replica", "sentinel")}
+    try:
+        processes["primary"] = subprocess.Popen(
+            [server, "--port", str(primary), "--dir", str(tmp_path), *common], stdout=logs["primary"]
+        )
+        replica_dir = tmp_path / "replica"
+        replica_dir.mkdir()
+        follow = ["--replicaof", "127.0.0.1", str(primary)]
+        processes["replica"] = subprocess.Popen(
+            [server, "--port", str(replica), "--dir", str(replica_dir), *follow, *common],
+            stdout=logs["replica"],
+        )
+        wait_for(
+            lambda: sync_redis.Redis(port=replica).info("replication")["master_link_status"] == "up",
+            20,
+            "the replica follows the primary",
+        )
+        processes["sentinel"] = subprocess.Popen([server, str(config), "--sentinel"], stdout=logs["sentinel"])
+        wait_for(
+            lambda: int(sync_redis.Redis(port=sentinel).sentinel_master(MASTER_NAME)["num-slaves"]) == 1,
+            20,
+            "the Sentinel sees the replica",
+        )
+        yield SentinelSet(primary, replica, sentinel, processes)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+        for log in logs.values():
+            log.close()
+
+
+def sentinel_settings(sentinels: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        # Only the database number is taken from the URL: the host is the Sentinels' to name.
+        "redis_url": "redis://unused.invalid:1/0",
+        "redis_sentinels": sentinels,
+        "redis_sentinel_master": MASTER_NAME,
+        "redis_prefix": "pessoas_sentinel_test:",
+        # A shared cache needs a database in service; these tests build only the cache group.
+        "database_url": "postgresql://nobody@127.0.0.1:1/unused",
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def test_parse_sentinels() -> None:
+    assert parse_sentinels("a:26379, b:26380,") == [("a", 26379), ("b", 26380)]
+    for bad in ("", "a", "a:x", ":1"):
+        with pytest.raises(ValueError):
+            parse_sentinels(bad)
+
+
+async def test_the_cache_follows_a_failover_without_a_restart(sentinel_set: SentinelSet):
+    # Two Sentinel addresses, the first with nothing behind it: the client asks the next one.
+    settings = sentinel_settings(f"127.0.0.1:{free_port()}, 127.0.0.1:{sentinel_set.sentinel_port}")
+    group = RedisCache(settings=settings)
+    cache = group.cache()
+    try:
+        await cache.mark_ready()
+        before = [make_pessoa(apelido=f"antes-{n}") for n in range(20)]
+        for pessoa in before:
+            assert await cache.reserve(pessoa) is True
+        # Replicated before the fault (what redis_wait_replicas=1 does per reservation, tested below).
+        assert await group.client().wait(1, 5000) == 1
+
+        sentinel_set.kill("primary")
+
+        # The same client, no restart: refusals (StorageUnavailable, a 503) until the Sentinel has
+        # promoted the replica, then reservations again, on the new primary.
+        after = make_pessoa(apelido="depois")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if await cache.reserve(after):
+                    break
+            except StorageUnavailable:
+                pass  # a refusal (503) during the failover is allowed; a wrong answer never
+            assert time.monotonic() < deadline, "no failover within 30 s"
+            await asyncio.sleep(0.2)
+        promoted = sync_redis.Redis(port=sentinel_set.replica_port)
+        assert promoted.info("replication")["role"] == "master"
+        # Every reservation acknowledged before the failover is still held, and still readable.
+        for pessoa in before:
+            assert await cache.reserve(make_pessoa(apelido=pessoa.apelido)) is False
+            assert await cache.get(pessoa.id) == pessoa
+    finally:
+        client = group.client()
+        await client.aclose(close_connection_pool=True)
+
+
+async def test_a_sentinel_group_with_a_replica_confirms_each_reservation(sentinel_set: SentinelSet):
+    group = RedisCache(
+        settings=sentinel_settings(f"127.0.0.1:{sentinel_set.sentinel_port}", redis_wait_replicas=1)
+    )
+    cache = group.cache()
+    try:
+        await cache.mark_ready()
+        pessoa = make_pessoa(apelido="replicada")
+        assert await cache.reserve(pessoa) is True
+        replica = sync_redis.Redis(port=sentinel_set.replica_port)
+        # WAIT returned only once the replica had it: it is there now, not eventually.
+        assert any(b"replicada" in key for key in replica.keys("pessoas_sentinel_test:*"))
+    finally:
+        await group.client().aclose(close_connection_pool=True)
