@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration check lint typecheck layers stack stack-down stack-reset bench faults clean
+.PHONY: run test mutation unit integration check lint typecheck layers stack stack-down stack-reset bench faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/pessoas serve
 
-## test: lint, types, import layers, then every test suite (integration needs the local services)
+## test: lint, types, import layers, then every test suite (integration needs the local services),
+## a short fault smoke on the stack (takes the machine lock itself), and branch coverage:
+## domain/ and application/ must stay at 100% of their branches
+COVERED_FULLY := src/pessoas/domain/*,src/pessoas/application/*
+
 test: check
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/coverage report --include='$(COVERED_FULLY)' --fail-under=100
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

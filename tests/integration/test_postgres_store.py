@@ -88,15 +88,18 @@ async def test_a_term_with_nul_finds_nothing_instead_of_failing(store: PostgresP
     assert await store.search("nul\x00", 50) == []
 
 
-async def test_search_is_answered_by_the_trigram_index(store: PostgresPessoaStore, pool):
+@pytest.mark.parametrize(
+    ("query", "term"),
+    [(postgres_store._SEARCH, "Roberto"), (postgres_store._SEARCH_EXACT, f"a{SEARCH_SEPARATOR}Roberto")],
+    ids=["plain term", "term with the separator"],
+)
+async def test_search_is_answered_by_the_trigram_index(store: PostgresPessoaStore, pool, query, term):
     await store.add_many([make_pessoa() for _ in range(200)])
     async with pool.connection() as conn, conn.transaction():
         await conn.execute("ANALYZE pessoas")
         await conn.execute("SET LOCAL enable_seqscan = off")
-        # The store's own query, so a change to it that loses the index fails here.
-        cursor = await conn.execute(
-            "EXPLAIN " + postgres_store._SEARCH, {"pattern": "Roberto", "limit": 50}, prepare=False
-        )
+        # The store's own queries, so a change to one that loses the index fails here.
+        cursor = await conn.execute("EXPLAIN " + query, {"pattern": term, "limit": 50}, prepare=False)
         plan = "\n".join(row[0] for row in await cursor.fetchall())
     assert "pessoas_search_trgm" in plan, plan
 
