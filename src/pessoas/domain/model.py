@@ -105,7 +105,7 @@ def _stack(body: dict[str, Any]) -> tuple[str, ...] | None:
     return tuple(value)
 
 
-def new_pessoa(body: object, id: uuid.UUID | None = None) -> Pessoa:
+def new_pessoa(body: object) -> Pessoa:
     """Reads a request body (already decoded from JSON) into a new pessoa, or says why it cannot.
 
     Type errors are looked for across all fields before any rule is applied, so the answer
@@ -124,7 +124,7 @@ def new_pessoa(body: object, id: uuid.UUID | None = None) -> Pessoa:
     nome = _required_string("nome", strings["nome"], NOME_MAX)
     nascimento = _nascimento(strings["nascimento"])
     return Pessoa(
-        id=id if id is not None else uuid.uuid4(),
+        id=uuid.uuid4(),
         apelido=apelido,
         nome=nome,
         nascimento=nascimento,
