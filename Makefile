@@ -27,6 +27,16 @@ test: check
 	$(BIN)/pytest --cov --cov-report=term
 	$(BIN)/coverage report --include='$(COVERED_FULLY)' --fail-under=100
 
+## mutation: mutmut over domain/, application/ and the PostgreSQL adapter's query building; fails on a
+## surviving mutant not in tests/mutation/allowlist.toml. One module: make mutation MUTANTS='pessoas.domain.model.*'
+## (heavy CPU: run it as flock -s /tmp/pessoas-machine.lock make mutation)
+MUTANTS ?=
+
+mutation: $(STAMP)
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/python -m tests.mutation.check_survivors $(MUTANTS)
+
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 

@@ -133,6 +133,42 @@ def test_bodies_of_the_wrong_shape_are_unreadable(body):
     assert domain_status(body) == 400
 
 
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        ("apelido", without("apelido")),
+        ("apelido", with_(apelido="")),
+        ("apelido", with_(apelido="a" * 33)),
+        ("apelido", with_(apelido="a\x00")),
+        ("apelido", with_(apelido=1)),
+        ("nome", without("nome")),
+        ("nome", with_(nome=None)),
+        ("nome", with_(nome="")),
+        ("nome", with_(nome="n" * 101)),
+        ("nome", with_(nome=[])),
+        ("nascimento", without("nascimento")),
+        ("nascimento", with_(nascimento="")),
+        ("nascimento", with_(nascimento="1" * 11)),
+        ("nascimento", with_(nascimento="12-12-2000")),
+        ("nascimento", with_(nascimento="2023-02-29")),
+        ("nascimento", with_(nascimento=10)),
+        ("stack", with_(stack="PHP")),
+        ("stack", with_(stack=[1])),
+        ("stack", with_(stack=[None])),
+        ("stack", with_(stack=[""])),
+        ("stack", with_(stack=["x" * 33])),
+        ("stack", with_(stack=["Go\x00"])),
+        ("object", "not an object"),
+    ],
+)
+def test_a_refusal_names_the_field_at_fault(field, body):
+    # The message becomes the 4xx's detail: a clear refusal tells the client which field to fix,
+    # spelled as in the JSON body.
+    with pytest.raises((UnreadablePessoa, InvalidPessoa)) as refused:
+        new_pessoa(body)
+    assert field in str(refused.value)
+
+
 def test_unreadable_and_invalid_are_distinct_classes():
     assert not issubclass(UnreadablePessoa, InvalidPessoa)
     assert not issubclass(InvalidPessoa, UnreadablePessoa)

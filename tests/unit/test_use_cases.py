@@ -87,7 +87,8 @@ async def test_a_created_pessoa_is_stored_and_readable(create, cache, store):
 
 async def test_an_apelido_is_taken_once(create, store):
     await create(BODY)
-    with pytest.raises(ApelidoTaken):
+    # The refusal says which apelido is taken: it becomes the 422's detail.
+    with pytest.raises(ApelidoTaken, match="'ana'"):
         await create(dict(BODY, nome="Outra Ana"))
     assert await store.count() == 1
 
@@ -146,7 +147,8 @@ async def test_when_storage_is_uncertain_the_apelido_stays_taken(cache):
 
 @pytest.mark.parametrize("term", [None, ""])
 async def test_a_search_needs_a_term(store, term):
-    with pytest.raises(InvalidSearchTerm):
+    # The refusal names the missing query parameter: it becomes the 400's detail.
+    with pytest.raises(InvalidSearchTerm, match=r"\bt\b"):
         await SearchPessoas(store)(term)
 
 
