@@ -10,4 +10,12 @@ settings.register_profile("ci", deadline=None, suppress_health_check=[HealthChec
 settings.register_profile(
     "thorough", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=5000
 )
+# make mutation: the same examples on every run, so a mutant is killed or not, never by luck.
+settings.register_profile(
+    "mutation",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    max_examples=50,
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -7,6 +7,7 @@ reservations not yet marked complete), and ``cache``, an empty cache already mar
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 import uuid
 
 import pytest
@@ -40,6 +41,14 @@ class CacheContract:
     async def test_apelidos_are_case_sensitive(self, cache):
         assert await cache.reserve(make_pessoa(apelido="Ana")) is True
         assert await cache.reserve(make_pessoa(apelido="ana")) is True
+
+    async def test_nfc_and_nfd_spellings_of_an_apelido_are_two_apelidos(self, cache):
+        composed = make_pessoa(apelido=unicodedata.normalize("NFC", "joão"))
+        decomposed = make_pessoa(apelido=unicodedata.normalize("NFD", "joão"))
+        assert composed.apelido != decomposed.apelido
+        assert await cache.reserve(composed) is True
+        assert await cache.reserve(decomposed) is True
+        assert await cache.get(decomposed.id) == decomposed
 
     async def test_release_frees_the_apelido_and_forgets_the_pessoa(self, cache):
         pessoa = make_pessoa(apelido="solto")

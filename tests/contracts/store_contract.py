@@ -7,6 +7,7 @@ a fresh, empty object that is both the writer and the reader.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 
 from tests.contracts.pessoas_factory import make_pessoa
@@ -104,3 +105,31 @@ class StoreContract:
         assert [p.id for p in await store.search("'", 50)] == [pessoa.id]
         assert [p.id for p in await store.search("drop table", 50)] == [pessoa.id]
         assert await store.count() == 1
+
+    async def test_nfc_and_nfd_spellings_of_an_apelido_are_two_apelidos(self, store):
+        # Compared exactly: no Unicode normalization, so "josé" (é, one code point) and "josé"
+        # (e plus a combining acute accent) are different apelidos.
+        composed = make_pessoa(apelido=unicodedata.normalize("NFC", "josé"))
+        decomposed = make_pessoa(apelido=unicodedata.normalize("NFD", "josé"))
+        assert composed.apelido != decomposed.apelido
+        assert await store.add_many([composed, decomposed]) == 2
+        assert await store.get(composed.id) == composed
+        assert await store.get(decomposed.id) == decomposed
+        assert sorted(await store.apelidos()) == sorted([composed.apelido, decomposed.apelido])
+
+    async def test_search_folds_each_character_on_its_own(self, store):
+        # SPEC's "case-insensitively" is decided as Unicode's simple lowercase mapping, one character
+        # to one character (see docs/testing.md): the dotted capital I is "i", and a capital sigma
+        # is the ordinary small sigma wherever it stands, never the final one.
+        istanbul = make_pessoa(apelido="İSTANBUL", nome="Cidade", stack=None)
+        odos = make_pessoa(apelido="grego", nome="ΟΔΟΣ", stack=None)
+        final = make_pessoa(apelido="final", nome="οδος", stack=None)  # already small, final sigma
+        await store.add_many([istanbul, odos, final])
+        assert [p.id for p in await store.search("istanbul", 50)] == [istanbul.id]
+        assert [p.id for p in await store.search("İstanbul", 50)] == [istanbul.id]
+        assert await store.search("i\u0307stanbul", 50) == []  # the full mapping's two code points
+        assert [p.id for p in await store.search("οδοσ", 50)] == [odos.id]
+        assert [p.id for p in await store.search("ΟΔΟΣ", 50)] == [odos.id]
+        assert [p.id for p in await store.search("\u03c3", 50)] == [odos.id]  # small sigma
+        assert [p.id for p in await store.search("ς", 50)] == [final.id]
+        assert [p.id for p in await store.search("οδος", 50)] == [final.id]

@@ -9,16 +9,18 @@ import pytest
 from tests.faults import machine
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def machine_lock() -> Iterator[None]:
-    """The machine is shared with benchmarks: every stack run and fault happens under the lock."""
+    """The machine is shared with benchmarks and other test runs: every stack run and fault happens
+    under the exclusive machine lock, held for one module (so `make test` holds it only for the smoke).
+    """
     with machine.machine_lock():
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def services_left_running(machine_lock: None) -> Iterator[None]:
-    """Whatever happens, PostgreSQL, Redis and RabbitMQ run again when the suite ends."""
+    """Whatever happens, PostgreSQL, Redis and RabbitMQ run again when the module ends."""
     try:
         yield
     finally:

@@ -26,6 +26,10 @@ LOGS = RUN / "logs"
 OUT = RUN / "faults"
 LOCK_PATH = Path("/tmp/pessoas-machine.lock")
 DATABASE_URL = os.environ.get("PESSOAS_DATABASE_URL", "postgresql://root@127.0.0.1:5432/pessoas")
+REDIS_URL = os.environ.get("PESSOAS_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_PREFIX = os.environ.get("PESSOAS_REDIS_PREFIX", "pessoas:")
+AMQP_URL = os.environ.get("PESSOAS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+QUEUE = os.environ.get("PESSOAS_QUEUE_NAME", "pessoas")
 PG_VERSION = sorted(os.listdir("/etc/postgresql"))[-1] if os.path.isdir("/etc/postgresql") else "15"
 
 REDIS_START = [
@@ -59,19 +63,19 @@ def sh(argv: list[str], timeout: float = 180.0, check: bool = True) -> subproces
 # -- the machine lock ----------------------------------------------------------------------------
 
 
-def _lock_holders() -> set[int]:
-    """Pids holding a flock on LOCK_PATH, from /proc/locks."""
+def _lock_holders() -> dict[int, str]:
+    """Pids holding a flock on LOCK_PATH, from /proc/locks, with their mode (READ or WRITE)."""
     try:
         inode = LOCK_PATH.stat().st_ino
     except FileNotFoundError:
-        return set()
-    holders = set()
+        return {}
+    holders = {}
     for line in Path("/proc/locks").read_text().splitlines():
         parts = line.split()
         # "1: FLOCK  ADVISORY  WRITE 7532 fe:00:2146656 0 EOF"
         if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
             with contextlib.suppress(ValueError):
-                holders.add(int(parts[4]))
+                holders[int(parts[4])] = parts[3]
     return holders
 
 
@@ -87,12 +91,44 @@ def _ancestors() -> set[int]:
     return pids
 
 
+def _inherited_lock_fd() -> int | None:
+    """The descriptor on LOCK_PATH this process inherited from `flock LOCK command`, if any."""
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{name}") == str(LOCK_PATH):
+                return int(name)
+    return None
+
+
 @contextlib.contextmanager
 def machine_lock():  # type: ignore[no-untyped-def]
-    """Holds /tmp/pessoas-machine.lock, unless a parent (`flock LOCK pytest ...`) already does."""
-    if _lock_holders() & _ancestors():
-        log(f"{LOCK_PATH} is held by a parent process: running under it")
+    """Holds /tmp/pessoas-machine.lock exclusively: nothing else heavy runs beside a stack.
+
+    Under `flock -x LOCK ...` it runs under the parent's lock. Under `flock -s LOCK make test` (the
+    shared lock of CPU-heavy work), the descriptor inherited from flock is converted to exclusive for
+    the time of the stack and back to shared afterwards: flock(2) converts a lock by dropping it and
+    waiting for the new mode, so two runs converting at once cannot deadlock. With no parent lock,
+    it takes its own.
+    """
+    held = {pid: mode for pid, mode in _lock_holders().items() if pid in _ancestors()}
+    if "WRITE" in held.values():
+        log(f"{LOCK_PATH} is held exclusively by a parent process: running under it")
         yield
+        return
+    inherited = _inherited_lock_fd() if held else None
+    if held and inherited is None:
+        raise RuntimeError(
+            f"a parent holds {LOCK_PATH} shared without passing its descriptor (flock -o?): "
+            "cannot take it exclusively without waiting for ourselves"
+        )
+    if inherited is not None:
+        log(f"converting the inherited shared {LOCK_PATH} to exclusive (waits for other holders)")
+        fcntl.flock(inherited, fcntl.LOCK_EX)
+        log(f"{LOCK_PATH} held exclusively")
+        try:
+            yield
+        finally:
+            fcntl.flock(inherited, fcntl.LOCK_SH)
         return
     log(f"taking {LOCK_PATH} (waits while someone else, a benchmark say, holds it)")
     with open(LOCK_PATH, "a") as handle:

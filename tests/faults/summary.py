@@ -18,6 +18,8 @@ ORDER = [
     "postgres_restart",
     "api_sigterm",
     "worker_sigterm",
+    "smoke_worker_sigkill",
+    "smoke_api_sigkill",
 ]
 
 
@@ -33,20 +35,24 @@ def _fmt(counts: dict[str, dict[str, int]]) -> str:
 def row(f: dict[str, Any]) -> str:
     kos = sum(sum(c.values()) for c in f["kos_by_route"].values())
     recover = f["time_to_recover_s"]
+    bounds = f["bounds"]
+    recovered = "-" if recover is None else f"{recover:.2f}"
     return (
         f"| {f['scenario']} | {f['load']['requests']} | {f['created_201']} | {f['stored']} | {f['lost']} "
-        f"| {f['doubled']} | {_fmt(f['5xx_by_route'])} | {kos} | {f['lookup_404_after_201']} "
-        f"| {f['fault_duration_s']:.1f} | {'-' if recover is None else f'{recover:.2f}'} "
+        f"| {f['doubled']} | {_fmt(f['refusals_by_route'])} | {f['refusals']} / {bounds['refusals_max']} "
+        f"| {kos} | {f['lookup_404_after_201']} "
+        f"| {f['fault_duration_s']:.1f} | {recovered} / {bounds['recover_s']:g} "
         f"| {f['longest_gap_without_201_s']:.2f} | {f['converged_after_load_s']} | {f['readback_mismatch']} |"
     )
 
 
 def main() -> None:
     print(
-        "| scenario | requests | 201 | stored | lost | doubled | 5xx by route (status: n) | KOs "
-        "| 404 after 201 | fault s | recover s | longest gap w/o 201 s | converged s | read-back bad |"
+        "| scenario | requests | 201 | stored | lost | doubled | refusals by route (status: n) "
+        "| refusals / bound | KOs | 404 after 201 | fault s | recover s / bound | longest gap w/o 201 s "
+        "| converged s | read-back bad |"
     )
-    print("|" + " --- |" * 14)
+    print("|" + " --- |" * 15)
     for name in ORDER:
         path = OUT / f"{name}.json"
         if path.exists():

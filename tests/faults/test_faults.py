@@ -14,11 +14,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults import machine
+from tests.faults.injections import BOUNDS, SERVICE_DOWN_S, kill_and_wait
 from tests.faults.scenario import Marks, check, run_scenario
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("stack")]
-
-SERVICE_DOWN_S = {"rabbitmq": 5.0, "redis": 3.0, "postgres": 5.0}
 
 
 @pytest.fixture(autouse=True)
@@ -30,25 +29,24 @@ def services_back() -> Iterator[None]:
         machine.ensure_services()
 
 
-def _kill_and_wait(program: str, sig: signal.Signals):  # type: ignore[no-untyped-def]
-    def fault(marks: Marks) -> None:
-        old = machine.signal_program(program, sig)
-        marks.injected = time.monotonic()
-        marks.notes["old_pid"] = old
-        marks.cleared = machine.wait_restarted(program, old)
-        marks.notes["new_pid"] = machine.pid_of(program)
-
-    return fault
-
-
 def test_worker_sigkill() -> None:
     """1. kill -9 of the worker mid-load: the supervisor restarts it; nothing lost, nothing doubled."""
-    check(asyncio.run(run_scenario("worker_sigkill", _kill_and_wait("worker", signal.SIGKILL), seed=1)))
+    check(
+        asyncio.run(
+            run_scenario(
+                "worker_sigkill", kill_and_wait("worker", signal.SIGKILL), BOUNDS["worker_sigkill"], seed=1
+            )
+        )
+    )
 
 
 def test_api_sigkill() -> None:
     """2. kill -9 of one API instance: nginx routes around it; what it acknowledged is not lost."""
-    check(asyncio.run(run_scenario("api_sigkill", _kill_and_wait("api1", signal.SIGKILL), seed=2)))
+    check(
+        asyncio.run(
+            run_scenario("api_sigkill", kill_and_wait("api1", signal.SIGKILL), BOUNDS["api_sigkill"], seed=2)
+        )
+    )
 
 
 def test_rabbitmq_restart() -> None:
@@ -62,7 +60,7 @@ def test_rabbitmq_restart() -> None:
         marks.down_until = time.monotonic()
         marks.cleared = machine.rabbitmq_start()
 
-    figures = asyncio.run(run_scenario("rabbitmq_restart", fault, seed=3))
+    figures = asyncio.run(run_scenario("rabbitmq_restart", fault, BOUNDS["rabbitmq_restart"], seed=3))
     check(figures)
     assert figures["creations_sent_while_down"].get("201", 0) == 0, figures["creations_sent_while_down"]
 
@@ -77,7 +75,7 @@ def test_redis_restart() -> None:
         marks.down_until = time.monotonic()
         marks.cleared = machine.redis_start()
 
-    figures = asyncio.run(run_scenario("redis_restart", fault, seed=4))
+    figures = asyncio.run(run_scenario("redis_restart", fault, BOUNDS["redis_restart"], seed=4))
     check(figures)
     after = figures["dups_of_pre_fault_apelidos_after_clear"]
     assert after.get("201", 0) == 0, after
@@ -95,14 +93,24 @@ def test_postgres_restart() -> None:
         marks.down_until = time.monotonic()
         marks.cleared = machine.postgres_start()
 
-    check(asyncio.run(run_scenario("postgres_restart", fault, seed=5)))
+    check(asyncio.run(run_scenario("postgres_restart", fault, BOUNDS["postgres_restart"], seed=5)))
 
 
 def test_api_sigterm() -> None:
     """6a. SIGTERM to one API instance: it finishes what it accepted; the supervisor restarts it."""
-    check(asyncio.run(run_scenario("api_sigterm", _kill_and_wait("api1", signal.SIGTERM), seed=6)))
+    check(
+        asyncio.run(
+            run_scenario("api_sigterm", kill_and_wait("api1", signal.SIGTERM), BOUNDS["api_sigterm"], seed=6)
+        )
+    )
 
 
 def test_worker_sigterm() -> None:
     """6b. SIGTERM to the worker: it finishes its batch; nothing lost or doubled."""
-    check(asyncio.run(run_scenario("worker_sigterm", _kill_and_wait("worker", signal.SIGTERM), seed=7)))
+    check(
+        asyncio.run(
+            run_scenario(
+                "worker_sigterm", kill_and_wait("worker", signal.SIGTERM), BOUNDS["worker_sigterm"], seed=7
+            )
+        )
+    )

@@ -47,6 +47,24 @@ async def test_an_apelido_under_another_id_is_logged_as_an_error(store: Postgres
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(messages) == 1
     assert str(intruder.id) in messages[0] and str(holder.id) in messages[0]
+    assert "'repetido'" in messages[0]
+    # The marker the fault audit counts in the worker's log (tests/faults/scenario.py).
+    assert "not stored: its apelido" in messages[0]
+
+
+async def test_every_pessoa_skipped_for_its_apelido_is_reported(store: PostgresPessoaStore, caplog):
+    # A redelivered pessoa (skipped, but stored under its own id: no error) first in the batch must
+    # not end the report before the pessoas after it.
+    redelivered = make_pessoa()
+    holders = [make_pessoa(apelido="primeiro"), make_pessoa(apelido="segundo")]
+    await store.add_many([redelivered, *holders])
+    intruders = [make_pessoa(apelido="primeiro"), make_pessoa(apelido="segundo")]
+    with caplog.at_level(logging.ERROR, logger="pessoas.adapters.postgres_store"):
+        assert await store.add_many([redelivered, *intruders]) == 0
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(messages) == 2
+    for intruder, message in zip(intruders, messages, strict=True):
+        assert str(intruder.id) in message
 
 
 async def test_a_batch_of_1000_is_stored_whole(store: PostgresPessoaStore):
@@ -88,15 +106,18 @@ async def test_a_term_with_nul_finds_nothing_instead_of_failing(store: PostgresP
     assert await store.search("nul\x00", 50) == []
 
 
-async def test_search_is_answered_by_the_trigram_index(store: PostgresPessoaStore, pool):
+@pytest.mark.parametrize(
+    ("query", "term"),
+    [(postgres_store._SEARCH, "Roberto"), (postgres_store._SEARCH_EXACT, f"a{SEARCH_SEPARATOR}Roberto")],
+    ids=["plain term", "term with the separator"],
+)
+async def test_search_is_answered_by_the_trigram_index(store: PostgresPessoaStore, pool, query, term):
     await store.add_many([make_pessoa() for _ in range(200)])
     async with pool.connection() as conn, conn.transaction():
         await conn.execute("ANALYZE pessoas")
         await conn.execute("SET LOCAL enable_seqscan = off")
-        # The store's own query, so a change to it that loses the index fails here.
-        cursor = await conn.execute(
-            "EXPLAIN " + postgres_store._SEARCH, {"pattern": "Roberto", "limit": 50}, prepare=False
-        )
+        # The store's own queries, so a change to one that loses the index fails here.
+        cursor = await conn.execute("EXPLAIN " + query, {"pattern": term, "limit": 50}, prepare=False)
         plan = "\n".join(row[0] for row in await cursor.fetchall())
     assert "pessoas_search_trgm" in plan, plan
 
@@ -121,6 +142,13 @@ async def test_ensure_schema_is_idempotent_and_safe_concurrently(schema: str, st
     pessoa = make_pessoa()
     await store.add_many([pessoa])
     await asyncio.gather(*(ensure_schema(schema) for _ in range(5)))
+    assert await store.get(pessoa.id) == pessoa
+
+
+async def test_ensure_schema_runs_through_an_open_pool_too(store: PostgresPessoaStore, pool):
+    pessoa = make_pessoa()
+    await store.add_many([pessoa])
+    await asyncio.gather(*(ensure_schema(pool) for _ in range(3)))
     assert await store.get(pessoa.id) == pessoa
 
 

@@ -1,6 +1,8 @@
 """The HTTP contract through the ASGI app, over the embedded in-memory adapters."""
 
 import asyncio
+import itertools
+import json
 import uuid
 
 import httpx
@@ -37,6 +39,14 @@ async def test_post_creates_with_201_location_and_body(client):
     assert response.headers["location"] == f"/pessoas/{body['id']}"
     uuid.UUID(body["id"])
     assert {k: body[k] for k in VALID} == VALID
+
+
+async def test_a_lookup_and_a_search_return_exactly_the_five_contract_fields(client):
+    created = await client.post("/pessoas", json=dict(VALID, idade=30))
+    fields = {"id", "apelido", "nome", "nascimento", "stack"}
+    assert set(created.json()) == fields
+    assert set((await client.get(created.headers["location"])).json()) == fields
+    assert [set(p) for p in (await client.get("/pessoas", params={"t": "josé"})).json()] == [fields]
 
 
 async def test_a_created_pessoa_reads_back_at_its_location(client):
@@ -92,6 +102,39 @@ async def test_a_broken_rule_is_422(client, changes):
     assert (await client.post("/pessoas", json=dict(VALID, **changes))).status_code == 422
 
 
+WRONG_TYPES = {
+    "apelido": [1, True, ["josé"]],
+    "nome": [1, {"n": "Ana"}],
+    "nascimento": [10, ["2000-10-01"]],
+    "stack": ["PHP", 1, [1, "PHP"]],
+}
+MISSING = object()
+BROKEN_RULES = {
+    "apelido": [MISSING, None, "", "a" * 33],
+    "nome": [MISSING, None, "", "n" * 101],
+    "nascimento": [MISSING, None, "2023-02-29", "2000-04-31", "12-12-2000"],
+    "stack": [[None], [""], ["x" * 33]],
+}
+
+
+def _wrong_type_plus_broken_rule():
+    for typed, ruled in itertools.permutations(WRONG_TYPES, 2):
+        for wrong, broken in itertools.product(WRONG_TYPES[typed], BROKEN_RULES[ruled]):
+            body = dict(VALID, **{typed: wrong})
+            if broken is MISSING:
+                del body[ruled]
+            else:
+                body[ruled] = broken
+            yield pytest.param(
+                body, id=f"{typed}={wrong!r}+{ruled}={'missing' if broken is MISSING else broken!r}"[:80]
+            )
+
+
+@pytest.mark.parametrize("body", list(_wrong_type_plus_broken_rule()))
+async def test_a_wrong_type_wins_over_a_broken_rule_in_another_field(client, body):
+    assert (await client.post("/pessoas", json=body)).status_code == 400
+
+
 @pytest.mark.parametrize("field", ["apelido", "nome", "nascimento"])
 async def test_a_missing_required_field_is_422(client, field):
     body = {k: v for k, v in VALID.items() if k != field}
@@ -131,6 +174,36 @@ async def test_a_body_just_under_the_limit_is_read(client):
     padding = "p" * (60 * 1024)
     response = await client.post("/pessoas", json=dict(VALID, padding=padding))
     assert response.status_code == 201
+
+
+LIMIT = 64 * 1024  # SPEC: a body over 64 KiB is refused
+
+
+def body_of_exactly(size: int, apelido: str) -> bytes:
+    """A valid pessoa, padded by an unknown field to exactly ``size`` bytes of JSON."""
+    head = json.dumps(dict(VALID, apelido=apelido, padding="")).encode()
+    content = head[:-2] + b"p" * (size - len(head)) + head[-2:]
+    assert len(content) == size
+    json.loads(content)
+    return content
+
+
+async def _chunked(content: bytes):
+    for start in range(0, len(content), 4096):
+        yield content[start : start + 4096]
+
+
+# The exact edge each way, and one size further inside each side: a limit moved to 64,000 bytes or
+# one that refuses exactly 65,536 fails here. Each size is sent with its Content-Length and chunked.
+@pytest.mark.parametrize(("size", "status"), [(64_000, 201), (LIMIT, 201), (LIMIT + 1, 413), (66_000, 413)])
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_the_body_limit_is_exactly_64_kib(client, size, status, framing):
+    content = body_of_exactly(size, apelido=f"limite{size}")
+    headers = {"content-type": "application/json"}
+    sent = content if framing == "content-length" else _chunked(content)
+    response = await client.post("/pessoas", content=sent, headers=headers)
+    assert response.status_code == status
+    assert (await client.get("/contagem-pessoas")).text == ("1" if status == 201 else "0")
 
 
 async def test_unknown_fields_are_ignored(client):

@@ -87,7 +87,8 @@ async def test_a_created_pessoa_is_stored_and_readable(create, cache, store):
 
 async def test_an_apelido_is_taken_once(create, store):
     await create(BODY)
-    with pytest.raises(ApelidoTaken):
+    # The refusal says which apelido is taken: it becomes the 422's detail.
+    with pytest.raises(ApelidoTaken, match="'ana'"):
         await create(dict(BODY, nome="Outra Ana"))
     assert await store.count() == 1
 
@@ -146,7 +147,8 @@ async def test_when_storage_is_uncertain_the_apelido_stays_taken(cache):
 
 @pytest.mark.parametrize("term", [None, ""])
 async def test_a_search_needs_a_term(store, term):
-    with pytest.raises(InvalidSearchTerm):
+    # The refusal names the missing query parameter: it becomes the 400's detail.
+    with pytest.raises(InvalidSearchTerm, match=r"\bt\b"):
         await SearchPessoas(store)(term)
 
 
@@ -223,3 +225,41 @@ async def test_with_the_cache_down_an_id_storage_lacks_is_unavailable_not_absent
     # It may be a pessoa acknowledged a moment ago, still on its way to storage.
     with pytest.raises(StorageUnavailable):
         await GetPessoa(DownCache(), store)(uuid.uuid4())
+
+
+async def test_without_a_restore_a_lost_cache_still_refuses_creations(store):
+    create = CreatePessoa(InMemoryPessoaCache(), DirectPersistenceQueue(store))
+    with pytest.raises(ReservationsLost):
+        await create(BODY)
+    assert await store.count() == 0
+
+
+class StuckQueue:
+    """A broker whose queue never drains: a restore waits on it until cancelled."""
+
+    async def wait_until_stored(self):
+        await asyncio.Event().wait()
+
+
+async def test_a_cancelled_background_restore_reports_nothing_and_the_next_creation_restarts_it(store):
+    loop = asyncio.get_running_loop()
+    reported = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    cache = InMemoryPessoaCache()
+    restore = RestoreReservations(cache, store, StuckQueue())
+    create = CreatePessoa(cache, StuckQueue(), restore)
+    before = asyncio.all_tasks()
+    with pytest.raises(ReservationsLost):
+        await create(BODY)
+    (run,) = asyncio.all_tasks() - before
+    run.cancel()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert run.cancelled()
+    assert reported == []
+    with pytest.raises(ReservationsLost):
+        await create(BODY)
+    (again,) = asyncio.all_tasks() - before - {run}
+    assert not again.done()
+    again.cancel()
+    await asyncio.sleep(0)

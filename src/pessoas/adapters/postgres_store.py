@@ -5,12 +5,11 @@ here is a single statement, atomic on its own, and autocommit spares the extra C
 With a non-autocommit pool everything still works, the pool commits when the connection returns.
 
 Case-insensitive search lower-cases both the stored fields and the term with PostgreSQL's
-``lower()``, so the two sides always agree with each other. They agree with Python's ``str.lower()``
-(what the in-memory twin uses) for ASCII and for most letters, but PostgreSQL maps one code point to
-one code point through the database's ``LC_CTYPE``, so a few special cases differ: ``"İ"`` is ``"i"``
-here but ``"i̇"`` (two code points) in Python, and a capital sigma ending a word becomes the ordinary
-small sigma here but the final small sigma in Python (so the term "s" written in Greek finds that
-word here and not in the twin). Under a ``C`` (not ``C.UTF-8``) ctype only ASCII letters are folded.
+``lower()``, so the two sides always agree with each other. Under the database's UTF-8 ``LC_CTYPE``
+``lower()`` maps one code point to one code point, which is the contract's reading of
+"case-insensitively" (:func:`pessoas.domain.model.fold_case`, what the in-memory twin uses): ``"İ"``
+is ``"i"`` and a capital sigma is the ordinary small sigma (U+03C3) even at the end of a word.
+The store contract pins both. Under a ``C`` (not ``C.UTF-8``) ctype only ASCII letters would be folded.
 """
 
 from __future__ import annotations

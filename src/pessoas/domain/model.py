@@ -27,6 +27,21 @@ SEARCH_LIMIT = 50
 # also accept forms such as ``20230101`` or ``2023-W01-1`` on Python 3.11.
 _NASCIMENTO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
+# Python's str.lower() applies Unicode's full mapping, which differs from the simple one-to-one
+# mapping in exactly two places: "İ" becomes two code points, and a capital sigma ending a word
+# becomes the final small sigma. Mapping those two first leaves lower() nothing else to do apart.
+_SIMPLE_ONLY = str.maketrans({"\u0130": "i", "\u03a3": "\u03c3"})
+
+
+def fold_case(text: str) -> str:
+    """Lower-cases each character on its own (Unicode's simple mapping): one character in, one out.
+
+    This is what "compared case-insensitively" means for search, and what PostgreSQL's lower()
+    does under a UTF-8 ctype: "İ" is "i", and a capital sigma is always the ordinary small
+    sigma (U+03C3), never the final one (U+03C2).
+    """
+    return text.translate(_SIMPLE_ONLY).lower()
+
 
 @dataclass(frozen=True, slots=True)
 class Pessoa:
@@ -40,18 +55,15 @@ class Pessoa:
 
     def matches(self, term: str) -> bool:
         """True when ``term`` is contained, case-insensitively, within one single field."""
-        needle = term.lower()
-        if needle in self.apelido.lower() or needle in self.nome.lower():
+        needle = fold_case(term)
+        if needle in fold_case(self.apelido) or needle in fold_case(self.nome):
             return True
-        return self.stack is not None and any(needle in item.lower() for item in self.stack)
+        return self.stack is not None and any(needle in fold_case(item) for item in self.stack)
 
 
-def _required_string(body: dict[str, Any], field: str, maximum: int) -> str:
-    value = body.get(field)
+def _required_string(field: str, value: str | None, maximum: int) -> str:
     if value is None:
         raise InvalidPessoa(f"{field} is required")
-    if not isinstance(value, str):
-        raise UnreadablePessoa(f"{field} must be a string")
     if not value:
         raise InvalidPessoa(f"{field} must not be empty")
     if len(value) > maximum:
@@ -61,12 +73,12 @@ def _required_string(body: dict[str, Any], field: str, maximum: int) -> str:
     return value
 
 
-def _nascimento(body: dict[str, Any]) -> dt.date:
-    value = _required_string(body, "nascimento", 10)
-    if not _NASCIMENTO_SHAPE.fullmatch(value):
+def _nascimento(value: str | None) -> dt.date:
+    text = _required_string("nascimento", value, 10)
+    if not _NASCIMENTO_SHAPE.fullmatch(text):
         raise InvalidPessoa("nascimento must be a date written YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(text)
     except ValueError:
         raise InvalidPessoa("nascimento must be a real calendar date") from None
 
@@ -93,7 +105,7 @@ def _stack(body: dict[str, Any]) -> tuple[str, ...] | None:
     return tuple(value)
 
 
-def new_pessoa(body: object, id: uuid.UUID | None = None) -> Pessoa:
+def new_pessoa(body: object) -> Pessoa:
     """Reads a request body (already decoded from JSON) into a new pessoa, or says why it cannot.
 
     Type errors are looked for across all fields before any rule is applied, so the answer
@@ -101,16 +113,18 @@ def new_pessoa(body: object, id: uuid.UUID | None = None) -> Pessoa:
     """
     if not isinstance(body, dict):
         raise UnreadablePessoa("the body must be a JSON object")
+    strings: dict[str, str | None] = {}
     for field in ("apelido", "nome", "nascimento"):
         value = body.get(field)
         if value is not None and not isinstance(value, str):
             raise UnreadablePessoa(f"{field} must be a string")
+        strings[field] = value
     stack = _stack(body)
-    apelido = _required_string(body, "apelido", APELIDO_MAX)
-    nome = _required_string(body, "nome", NOME_MAX)
-    nascimento = _nascimento(body)
+    apelido = _required_string("apelido", strings["apelido"], APELIDO_MAX)
+    nome = _required_string("nome", strings["nome"], NOME_MAX)
+    nascimento = _nascimento(strings["nascimento"])
     return Pessoa(
-        id=id if id is not None else uuid.uuid4(),
+        id=uuid.uuid4(),
         apelido=apelido,
         nome=nome,
         nascimento=nascimento,
