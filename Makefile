@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
-## run: serve the API on :9999 (embedded in-memory default unless PESSOAS_* settings say otherwise)
+## run: serve the API on :9999 (embedded SQLite default, data/pessoas.sqlite3, unless PESSOAS_* settings say otherwise)
 run: $(STAMP)
 	$(BIN)/pessoas serve
 

@@ -1,10 +1,14 @@
 """The service's settings, read once from ``PESSOAS_*`` environment variables.
 
-Leaving a backing service's URL unset selects its in-memory twin, so a bare ``pessoas serve``
-needs nothing outside the process.
+With no backing service configured, a bare ``pessoas serve`` needs nothing outside the process:
+it keeps pessoas in a SQLite file. The in-memory twins are chosen only explicitly
+(``PESSOAS_STORAGE=memory``), since they forget everything when the process ends.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,8 +20,22 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 9999
 
+    storage: Literal["sqlite", "postgres", "memory"] | None = Field(
+        default=None,
+        description="where pessoas are kept; unset means postgres when PESSOAS_DATABASE_URL is set, "
+        "else sqlite. memory keeps the in-memory twins (for tests: nothing survives the process)",
+    )
+    sqlite_path: Path = Field(
+        default=Path("data/pessoas.sqlite3"), description="the SQLite file (its folder is created)"
+    )
+    sqlite_readers: int = Field(default=4, ge=1, description="threads (and connections) answering reads")
+    sqlite_batch_max: int = Field(default=1000, ge=1, description="most pessoas in one SQLite transaction")
+    sqlite_busy_ms: int = Field(
+        default=2000, ge=0, description="how long a write waits for a lock held by another process"
+    )
+
     database_url: str | None = Field(
-        default=None, description="PostgreSQL conninfo; unset keeps pessoas in memory"
+        default=None, description="PostgreSQL conninfo; unset keeps pessoas in SQLite (see storage)"
     )
     database_pool_min: int = 2
     database_pool_max: int = 8
@@ -34,3 +52,9 @@ class Settings(BaseSettings):
     publish_batch_max: int = Field(default=256, description="most pessoas in one message")
 
     worker_batch_max: int = Field(default=1000, description="most pessoas in one transaction")
+
+    @property
+    def chosen_storage(self) -> Literal["sqlite", "postgres", "memory"]:
+        if self.storage is not None:
+            return self.storage
+        return "postgres" if self.database_url else "sqlite"

@@ -1,4 +1,4 @@
-"""The HTTP contract through the ASGI app, over the embedded in-memory adapters."""
+"""The HTTP contract through the ASGI app, over the in-memory twins and over the embedded SQLite file."""
 
 import asyncio
 import uuid
@@ -14,15 +14,26 @@ from pessoas.settings import Settings
 VALID = {"apelido": "josé", "nome": "José Roberto", "nascimento": "2000-10-01", "stack": ["C#", "Node"]}
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def settings(request, tmp_path):
+    # Built explicitly so that PESSOAS_* variables of the shell cannot leak in.
+    return Settings(
+        storage=request.param,
+        sqlite_path=tmp_path / "pessoas.sqlite3",
+        database_url=None,
+        redis_url=None,
+        amqp_url=None,
+    )
+
+
 @pytest.fixture(params=["fast lane", "FastAPI alone"])
-async def client(request):
+async def client(request, settings):
     """The app as served, and its FastAPI app on its own: the contract holds on both paths.
 
     The fast lane calls the endpoints FastAPI registers; running every test through both proves
     the lane routes and extracts parameters exactly as FastAPI does.
     """
-    # Settings built explicitly so that PESSOAS_* variables of the shell cannot leak in.
-    app = create_app(build_container(Settings(database_url=None, redis_url=None, amqp_url=None)))
+    app = create_app(build_container(settings))
     if request.param == "FastAPI alone":
         app = app.app
     async with LifespanManager(app) as manager:

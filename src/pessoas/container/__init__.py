@@ -1,8 +1,10 @@
 """The composition root: the one place that picks and constructs adapters, from settings.
 
-Storage, cache and queue are chosen independently: each backing service whose URL is set is
-used, and each left unset falls back to its in-memory twin. Every adapter group is a small
-container of its own, so only the chosen groups' resources (pools, connections) are opened.
+Storage is chosen by ``settings.chosen_storage``. With SQLite (the default when no database URL is
+set) one group serves as storage, cache and queue at once. Otherwise cache and queue are chosen
+independently: each backing service whose URL is set is used, and each left unset falls back to
+its in-memory twin. Every adapter group is a small container of its own, so only the chosen
+groups' resources (pools, connections, threads) are opened.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ class Container(containers.DeclarativeContainer):
 
 
 def _storage(settings: Settings) -> containers.Container:
-    if settings.database_url:
+    if settings.chosen_storage == "postgres":
+        if not settings.database_url:
+            raise ValueError("PESSOAS_STORAGE=postgres needs PESSOAS_DATABASE_URL")
         from pessoas.container.postgres import PostgresStorage
 
         chosen: containers.Container = PostgresStorage(settings=settings)
@@ -67,8 +71,22 @@ def _queue(settings: Settings, storage: containers.Container) -> containers.Cont
     return DirectQueue(writer=storage.writer)
 
 
+def _embedded(settings: Settings) -> Container:
+    if settings.redis_url or settings.amqp_url:
+        raise ValueError(
+            "the SQLite storage runs in one process and takes no Redis or RabbitMQ: unset "
+            "PESSOAS_REDIS_URL and PESSOAS_AMQP_URL, or set PESSOAS_DATABASE_URL for the full stack"
+        )
+    from pessoas.container.sqlite import SqliteEmbedded
+
+    group = SqliteEmbedded(settings=settings)
+    return Container(settings=settings, storage=group, cache=group, queue=group)
+
+
 def build_container(settings: Settings | None = None) -> Container:
     settings = settings if settings is not None else Settings()
+    if settings.chosen_storage == "sqlite":
+        return _embedded(settings)
     storage = _storage(settings)
     return Container(
         settings=settings,

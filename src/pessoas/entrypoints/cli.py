@@ -1,16 +1,27 @@
-"""The ``pessoas`` command: serve the API, run the worker, or set up the schema and queue."""
+"""The ``pessoas`` command: serve the API, run the worker, set up the schema and queue, or back up."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TypeVar
 
+from pessoas.container import build_container
+from pessoas.domain.errors import StorageUnusable
 from pessoas.settings import Settings
+
+T = TypeVar("T")
 
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = Settings()
+    if settings.chosen_storage == "sqlite":
+        # Before any socket opens: a file that is not a pessoas database ends the start in one line.
+        _or_exit(lambda: asyncio.run(_prepare_storage(settings)))
     uvicorn.run(
         "pessoas.entrypoints.http.app:create_app",
         factory=True,
@@ -39,6 +50,25 @@ def _migrate(args: argparse.Namespace) -> None:
     migrate()
 
 
+async def _prepare_storage(settings: Settings) -> None:
+    await build_container(settings).storage.prepare()
+
+
+def _backup(args: argparse.Namespace) -> None:
+    settings = Settings()
+    if settings.chosen_storage != "sqlite":
+        sys.exit("pessoas: backup copies the SQLite storage; this configuration uses another one")
+    copied = _or_exit(lambda: build_container(settings).storage.backup(args.destination))
+    print(f"pessoas: {copied} pessoas copied from {settings.sqlite_path} to {args.destination}")
+
+
+def _or_exit(step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except (StorageUnusable, ValueError) as exc:
+        sys.exit(f"pessoas: {exc}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="pessoas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,6 +86,10 @@ def main(argv: list[str] | None = None) -> None:
 
     migrate = commands.add_parser("migrate", help="create the schema and the queue (idempotent)")
     migrate.set_defaults(run=_migrate)
+
+    backup = commands.add_parser("backup", help="copy the SQLite file while the service runs")
+    backup.add_argument("destination", help="the file to write (overwritten)")
+    backup.set_defaults(run=_backup)
 
     args = parser.parse_args(argv)
     args.run(args)
