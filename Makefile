@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration check lint typecheck layers stack stack-down stack-reset bench faults clean
+.PHONY: run test unit integration check lint typecheck layers stack stack-down stack-reset bench bench-embedded faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ stack-reset: $(STAMP)
 ## bench: the reference load against the stack inside a 1.5-CPU envelope; writes a report
 bench: $(STAMP)
 	bench/run.sh
+
+## bench-embedded: the same load against `pessoas serve` alone (embedded SQLite) in the envelope
+bench-embedded: $(STAMP)
+	TARGET=embedded bench/run.sh
 
 ## faults: kill and restart each part of the stack under load and audit every 201
 faults: $(STAMP)

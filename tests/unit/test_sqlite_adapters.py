@@ -131,9 +131,19 @@ async def test_a_batch_with_one_taken_apelido_stores_the_others(embedded):
     assert await embedded.store.get(batch[2].id) == batch[2]
 
 
+async def test_duplicates_inside_one_batch_are_stored_once(embedded):
+    pessoa = make_pessoa()
+    twin = make_pessoa(apelido=pessoa.apelido)  # same apelido, another id: the first one wins
+    assert await embedded.store.add_many([pessoa, pessoa, twin, pessoa]) == 1
+    assert await embedded.store.get(pessoa.id) == pessoa
+    assert await embedded.store.get(twin.id) is None
+
+
 async def test_an_empty_stack_reads_back_empty_and_odd_items_exactly(embedded):
     empty = make_pessoa(stack=())
-    odd = make_pessoa(stack=('a"b', "[c]", "d\\e", "ã", " f ", "null"))
+    odd = make_pessoa(
+        apelido="😀 \u2028", nome="\x1f\n\t", stack=('a"b', "[c]", "d\\e", "ã", " f ", "null", "\U0001d518")
+    )
     await embedded.store.add_many([empty, odd, make_pessoa(stack=None)])
     assert (await embedded.store.get(empty.id)).stack == ()
     assert await embedded.store.get(odd.id) == odd
@@ -178,7 +188,7 @@ async def test_search_uses_the_trigram_index(embedded, tmp_path):
     assert "VIRTUAL TABLE INDEX" in str(plan) and "pessoas_search" in str(plan), plan
 
 
-_text = st.text(alphabet=st.sampled_from(list("aAbBçÇ%_\\ \"'ßẞİıΣσς日\x1f")), min_size=1, max_size=8)
+_text = st.text(alphabet=st.sampled_from(list("aAbBçÇ%_\\ \"'ßẞİıΣσς日😀\x1f")), min_size=1, max_size=8)
 
 
 @given(
@@ -324,7 +334,7 @@ def test_a_corrupt_database_of_ours_is_refused(tmp_path):
     conn.executemany(
         "INSERT INTO pessoas (id, apelido, nome, nascimento, stack, search)"
         " VALUES (?, ?, 'n', '2000-01-01', NULL, 's')",
-        [(uuid.uuid4().bytes, f"a{i}") for i in range(2000)],
+        [(str(uuid.uuid4()), f"a{i}") for i in range(2000)],
     )
     conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

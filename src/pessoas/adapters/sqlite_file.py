@@ -26,11 +26,11 @@ SCHEMA_VERSION = 1
 SEARCH_SEPARATOR = "\x1f"
 
 _SCHEMA = (
-    # rowid is the FTS index's key; id (the UUID's 16 bytes) and apelido are the unique keys.
-    # stack is a JSON array, NULL when none was given.
+    # rowid is the FTS index's key; id (the UUID as text, lower case) and apelido are the unique
+    # keys. stack is a JSON array, NULL when none was given.
     """
     CREATE TABLE pessoas (
-        id BLOB NOT NULL UNIQUE,
+        id TEXT NOT NULL UNIQUE,
         apelido TEXT NOT NULL UNIQUE,
         nome TEXT NOT NULL,
         nascimento TEXT NOT NULL,
@@ -57,8 +57,9 @@ _SCHEMA = (
 
 
 def search_text(pessoa: Pessoa) -> str:
-    fields = [pessoa.apelido, pessoa.nome, *(pessoa.stack or ())]
-    return SEARCH_SEPARATOR.join(field.lower() for field in fields)
+    # A stack element repeated adds nothing a search could find, so each distinct one goes in once.
+    stack = dict.fromkeys(item.lower() for item in pessoa.stack or ())
+    return SEARCH_SEPARATOR.join([pessoa.apelido.lower(), pessoa.nome.lower(), *stack])
 
 
 class SqliteFile:

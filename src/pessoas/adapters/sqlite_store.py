@@ -39,7 +39,7 @@ _TRIGRAM = 3
 def _pessoa(row: tuple[Any, ...]) -> Pessoa:
     pessoa_id, apelido, nome, nascimento, stack = row
     return Pessoa(
-        id=uuid.UUID(bytes=pessoa_id),
+        id=uuid.UUID(pessoa_id),
         apelido=apelido,
         nome=nome,
         nascimento=dt.date.fromisoformat(nascimento),
@@ -65,7 +65,7 @@ class SqlitePessoaStore:
 
     async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None:
         def read(conn: sqlite3.Connection) -> Pessoa | None:
-            row = conn.execute(_GET, (pessoa_id.bytes,)).fetchone()
+            row = conn.execute(_GET, (str(pessoa_id),)).fetchone()
             return _pessoa(row) if row is not None else None
 
         return await self._reads.run(read)

@@ -26,10 +26,15 @@ from pessoas.domain.model import Pessoa
 
 logger = logging.getLogger(__name__)
 
+# The whole transaction's rows travel as one JSON array and go in with one statement: the thread
+# then gives up and retakes the GIL a few times per transaction, not once per row (each retake
+# can wait for the busy event loop). OR IGNORE skips a row whose id or apelido is stored (or came
+# earlier in the array); _LANDED then tells the two apart, only when some row was skipped.
 _INSERT = """
-INSERT INTO pessoas (id, apelido, nome, nascimento, stack, search) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO NOTHING
+INSERT OR IGNORE INTO pessoas (id, apelido, nome, nascimento, stack, search)
+SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?)
 """
+_LANDED = "SELECT id, rowid > ? FROM pessoas WHERE id IN (SELECT value FROM json_each(?))"
 
 # Failures after which SQLite has certainly stored nothing of the transaction: the disk or the
 # file refuses writes, or another process holds the lock. After any other failure of COMMIT
@@ -124,7 +129,7 @@ class SqliteWriter:
         except sqlite3.Error as exc:
             return StorageUnavailable(f"SQLite cannot start a write: {exc}")
         try:
-            outcomes = [[_insert(conn, pessoa) for pessoa in write.pessoas] for write in batch]
+            outcomes = _insert(conn, [write.pessoas for write in batch])
         except Exception as exc:  # uncommitted, so certainly not stored, whatever went wrong
             _rollback(conn)
             return StorageUnavailable(f"SQLite refused the write: {exc}")
@@ -161,25 +166,41 @@ def _resolve(answers: list[tuple[_Write, list[Outcome] | Exception]]) -> None:
             write.future.set_result(answer)
 
 
-def _insert(conn: sqlite3.Connection, pessoa: Pessoa) -> Outcome:
-    stack = json.dumps(pessoa.stack, ensure_ascii=False) if pessoa.stack is not None else None
-    try:
-        cursor = conn.execute(
-            _INSERT,
-            (
-                pessoa.id.bytes,
-                pessoa.apelido,
-                pessoa.nome,
-                pessoa.nascimento.isoformat(),
-                stack,
-                search_text(pessoa),
-            ),
-        )
-    except sqlite3.IntegrityError:
-        # The id conflict is handled by the statement, so this is the apelido's UNIQUE index: the
-        # statement alone is undone, the transaction goes on.
-        return Outcome.APELIDO_TAKEN
-    return Outcome.STORED if cursor.rowcount == 1 else Outcome.ALREADY_STORED
+def _insert(conn: sqlite3.Connection, writes: list[Sequence[Pessoa]]) -> list[list[Outcome]]:
+    pessoas = [pessoa for write in writes for pessoa in write]
+    ids = {str(pessoa.id) for pessoa in pessoas}
+    last_rowid = conn.execute("SELECT coalesce(max(rowid), 0) FROM pessoas").fetchone()[0]
+    rows = json.dumps([_row(pessoa) for pessoa in pessoas], ensure_ascii=False)
+    stored = conn.execute(_INSERT, (rows,)).rowcount
+    if stored == len(ids):
+        landed = dict.fromkeys(ids, True)
+    else:
+        landed = dict(conn.execute(_LANDED, (last_rowid, json.dumps(list(ids)))).fetchall())
+    outcomes: list[list[Outcome]] = []
+    seen: set[str] = set()
+    for write in writes:
+        outcomes.append([])
+        for pessoa in write:
+            pessoa_id = str(pessoa.id)
+            if pessoa_id not in landed:
+                outcomes[-1].append(Outcome.APELIDO_TAKEN)
+            elif landed[pessoa_id] and pessoa_id not in seen:
+                outcomes[-1].append(Outcome.STORED)
+            else:
+                outcomes[-1].append(Outcome.ALREADY_STORED)
+            seen.add(pessoa_id)
+    return outcomes
+
+
+def _row(pessoa: Pessoa) -> list[str | None]:
+    return [
+        str(pessoa.id),
+        pessoa.apelido,
+        pessoa.nome,
+        pessoa.nascimento.isoformat(),
+        json.dumps(pessoa.stack, ensure_ascii=False) if pessoa.stack is not None else None,
+        search_text(pessoa),
+    ]
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
