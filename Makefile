@@ -14,7 +14,7 @@ LOCK   := requirements/lock.py
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test unit integration check lock-check lint typecheck layers lock lock-upgrade \
-	stack stack-down stack-reset bench faults mutation clean cluster cluster-down cluster-status cluster-faults
+	stack stack-down stack-reset bench bench-embedded faults mutation clean cluster cluster-down cluster-status cluster-faults
 
 $(UV): requirements/tools.txt
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,7 +30,8 @@ $(VENV)/.set-%: requirements/%.txt pyproject.toml | $(UV)
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-## run: serve the API on 127.0.0.1:9999 (PESSOAS_HOST to change; embedded default unless PESSOAS_* say otherwise)
+## run: serve the API on 127.0.0.1:9999 (PESSOAS_HOST to change); pessoas kept in data/pessoas.sqlite3
+## unless PESSOAS_* settings name other storage
 run: $(VENV)/.set-base
 	$(BIN)/pessoas serve
 
@@ -97,6 +98,10 @@ stack-reset: $(VENV)/.set-base
 ## bench: the reference load against the stack inside a 1.5-CPU envelope; writes a report
 bench: $(VENV)/.set-bench
 	bench/run.sh
+
+## bench-embedded: the same load against `pessoas serve` alone (embedded SQLite) in the envelope
+bench-embedded: $(VENV)/.set-bench $(VENV)/.set-stack
+	TARGET=embedded bench/run.sh
 
 ## faults: kill and restart each part of the stack under load and audit every 201
 faults: $(VENV)/.set-dev

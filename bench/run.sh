@@ -3,6 +3,8 @@
 #
 #   bench/run.sh [load args...]          e.g. bench/run.sh --scale 2   or   --connections pool
 #   RUNS=3 bench/run.sh                  three full runs and a summary with medians
+#   TARGET=embedded bench/run.sh         `pessoas serve` alone (embedded SQLite) is the server side
+#                                        (make bench-embedded; RUNS works the same)
 #
 # Each run: empty the stack's data, start the stack with ENVELOPE=1 (server side in the
 # cgroup), run bench.load from this shell, i.e. outside the envelope, so the generator never
@@ -16,6 +18,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 RUNS=${RUNS:-1}
+TARGET=${TARGET:-stack}
+case $TARGET in
+    stack) reset=(make --no-print-directory stack-reset) up=(make --no-print-directory stack) ;;
+    embedded) reset=(deploy/local/stack.sh reset-embedded) up=(deploy/local/stack.sh up-embedded) ;;
+    *) echo "bench: TARGET must be stack or embedded, not '$TARGET'" >&2 && exit 2 ;;
+esac
 BASE=bench/results/$(date +%Y%m%d-%H%M%S)
 
 stack_up=0
@@ -37,10 +45,10 @@ outs=()
 for ((i = 1; i <= RUNS; i++)); do
     out=$BASE
     ((RUNS > 1)) && out=$BASE/run-$i
-    echo "bench: run $i/$RUNS -> $out"
-    make --no-print-directory stack-reset
+    echo "bench: run $i/$RUNS ($TARGET) -> $out"
+    "${reset[@]}"
     stack_up=1 # set before `up`, so a half-started stack is stopped too
-    ENVELOPE=1 make --no-print-directory stack
+    ENVELOPE=1 "${up[@]}"
     mkdir -p "$out"
     # Per-component CPU over the load alone (bench/server_cpu.py), stopped as soon as it ends.
     "$PY" -m bench.server_cpu record "$out/cpu.json" &

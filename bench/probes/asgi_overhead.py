@@ -33,7 +33,7 @@ Scope = dict[str, Any]
 
 def _apps() -> dict[str, Any]:
     def fresh() -> Any:
-        return build_container(Settings(database_url=None, redis_url=None, amqp_url=None))
+        return build_container(Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None))
 
     if "fast_dispatch" in inspect.signature(create_app).parameters:
         return {

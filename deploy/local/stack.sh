@@ -8,7 +8,13 @@
 #   ENVELOPE=1 deploy/local/stack.sh up
 #                                  the same, with the whole server side (nginx, APIs, worker,
 #                                  PostgreSQL, Redis, RabbitMQ) in cgroups: 1.5 CPUs, 3 GB
-#   deploy/local/stack.sh down     stop what `up` started (never the system services) and
+#   deploy/local/stack.sh up-embedded
+#                                  `pessoas serve` alone on :9999 with its embedded SQLite storage
+#                                  (run/embedded/pessoas.sqlite3), under supervisord: no nginx, no
+#                                  services; with ENVELOPE=1 that one process is the whole server side
+#   deploy/local/stack.sh reset-embedded
+#                                  delete that SQLite file (and its WAL)
+#   deploy/local/stack.sh down     stop what `up` or `up-embedded` started (never the system services) and
 #                                  undo the envelope
 #   deploy/local/stack.sh reset    delete the stack's own data: the pessoas table's rows, the Redis
 #                                  keys under PESSOAS_REDIS_PREFIX, the messages of its queues
@@ -150,6 +156,7 @@ program_command() { # NAME -> its command line
       echo "$PESSOAS serve $(api_listen_args "${1#api}" "$2") --metrics-port ${!metrics_port}"
       ;;
     worker) echo "$PESSOAS worker $PESSOAS_WORKER_ARGS --metrics-port $WORKER_METRICS_PORT" ;;
+    embedded) echo "$EMBEDDED_COMMAND" ;;
   esac
 }
 
@@ -402,6 +409,46 @@ cmd_up() {
   log "up: http://127.0.0.1:9999 (supervisor pid $(pid_of "$SUPERVISOR_PID"), nginx pid $(pid_of "$NGINX_PID"); logs in run/logs/)"
 }
 
+EMBEDDED_DB=$RUN/embedded/pessoas.sqlite3
+
+cmd_up_embedded() {
+  [ -x "$PESSOAS" ] || die "$PESSOAS is missing: build the venv first (make bench-embedded does)"
+  if pid=$(running_supervisor); then die "a stack is already up (supervisor pid $pid): 'deploy/local/stack.sh down' first"; fi
+  if tcp_open 127.0.0.1 9999; then
+    die "port 9999 is taken by another process: $(ss -Hltnp 'sport = :9999' | head -1)"
+  fi
+  mkdir -p "$LOGS"
+  if [ "$ENVELOPE" = 1 ]; then
+    envelope_create # only this process goes in: it has no services behind it
+  elif [ -d "$(cg_dir cpu)" ]; then
+    log "ENVELOPE is not 1: removing the envelope left by an earlier run"
+    envelope_remove
+  fi
+  # Only PESSOAS_SQLITE_PATH: the URLs this script exports for the full stack must not reach it.
+  local serve="env -u PESSOAS_DATABASE_URL -u PESSOAS_REDIS_URL -u PESSOAS_AMQP_URL"
+  serve="$serve PESSOAS_STORAGE=sqlite PESSOAS_SQLITE_PATH=$EMBEDDED_DB $PESSOAS serve --host 127.0.0.1 --port 9999"
+  PROGRAMS=(embedded)
+  EMBEDDED_COMMAND=$serve
+  render_supervisor "$RUN"
+  log "starting supervisord: pessoas serve on :9999, SQLite at ${EMBEDDED_DB#"$ROOT"/}"
+  start_supervisor </dev/null >>"$LOGS/supervisord.log" 2>&1 &
+  echo $! >"$SUPERVISOR_PID"
+  log "waiting up to ${PESSOAS_UP_TIMEOUT}s for :9999/health"
+  if ! wait_for "pessoas serve" "$PESSOAS_UP_TIMEOUT" curl -sf -m 2 http://127.0.0.1:9999/health; then
+    tail_logs
+    cmd_down >&2 || true
+    die "deploy/local/stack.sh up-embedded failed: no answer from http://127.0.0.1:9999/health (logs above)"
+  fi
+  [ "$ENVELOPE" = 1 ] && envelope_report_stack
+  log "up: http://127.0.0.1:9999 (supervisor pid $(pid_of "$SUPERVISOR_PID"); logs in run/logs/)"
+}
+
+cmd_reset_embedded() {
+  if running_supervisor >/dev/null; then die "the stack is up: 'deploy/local/stack.sh down' first"; fi
+  rm -f "$EMBEDDED_DB" "$EMBEDDED_DB-wal" "$EMBEDDED_DB-shm"
+  log "deleted ${EMBEDDED_DB#"$ROOT"/} (and its WAL)"
+}
+
 stop_pid() { # PID SIGNAL WHAT [SECONDS]: signal it and wait until it is gone (SIGKILL after SECONDS)
   local pid=$1 sig=$2 what=$3 wait=${4:-$PESSOAS_STOP_TIMEOUT}
   local deadline=$((SECONDS + wait))
@@ -492,6 +539,8 @@ cmd_reset() {
 
 case "${1:-}" in
   up) cmd_up ;;
+  up-embedded) cmd_up_embedded ;;
+  reset-embedded) cmd_reset_embedded ;;
   down) cmd_down ;;
   reset) cmd_reset ;;
   status) cmd_status ;;
@@ -508,7 +557,7 @@ case "${1:-}" in
     render_supervisor "$(cd "$2" && pwd)"
     ;;
   *)
-    sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -1,9 +1,11 @@
 """The service's settings, read once from ``PESSOAS_*`` environment variables or a ``.env`` file.
 
-Leaving a backing service's URL unset selects its in-process twin, so a bare ``pessoas serve``
-needs nothing outside the process. Settings that would let the service acknowledge pessoas into
-a store that nothing reads, or that only some instances share, are refused when they are read:
-a bad configuration stops the process with a one-line reason, it never falls back silently.
+With no backing service configured, a bare ``pessoas serve`` needs nothing outside the process:
+it keeps pessoas in a SQLite file. The in-memory twins are chosen only explicitly
+(``PESSOAS_STORAGE=memory``), since they forget everything when the process ends. Settings that
+would let the service acknowledge pessoas into a store that nothing reads, or that only some
+instances share, are refused when they are read: a bad configuration stops the process with a
+one-line reason, it never falls back silently.
 """
 
 from __future__ import annotations
@@ -57,8 +59,22 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=8 * 1024, description="longest single header line (else 431)")
     max_head_bytes: int = Field(default=32 * 1024, description="request line plus all headers (else 431)")
 
+    storage: Literal["sqlite", "postgres", "memory"] | None = Field(
+        default=None,
+        description="where pessoas are kept; unset means postgres when PESSOAS_DATABASE_URL is set, "
+        "else sqlite. memory keeps the in-memory twins (for tests: nothing survives the process)",
+    )
+    sqlite_path: Path = Field(
+        default=Path("data/pessoas.sqlite3"), description="the SQLite file (its folder is created)"
+    )
+    sqlite_readers: int = Field(default=4, ge=1, description="threads (and connections) answering reads")
+    sqlite_batch_max: int = Field(default=1000, ge=1, description="most pessoas in one SQLite transaction")
+    sqlite_busy_ms: int = Field(
+        default=2000, ge=0, description="how long a write waits for a lock held by another process"
+    )
+
     database_url: str | None = Field(
-        default=None, description="PostgreSQL conninfo; unset keeps pessoas in this process"
+        default=None, description="PostgreSQL conninfo; unset keeps pessoas in SQLite (see storage)"
     )
     database_read_url: str | None = Field(
         default=None,
@@ -109,14 +125,30 @@ class Settings(BaseSettings):
         if self.amqp_url and not self.database_url:
             raise ValueError(
                 "PESSOAS_AMQP_URL is set without PESSOAS_DATABASE_URL: the worker would store the "
-                "queued pessoas in PostgreSQL while this process reads its own memory"
+                "queued pessoas in PostgreSQL while this process reads its own storage (the "
+                "embedded SQLite storage runs in one process and takes no broker)"
             )
         if self.redis_url and not self.database_url:
             raise ValueError(
                 "PESSOAS_REDIS_URL is set without PESSOAS_DATABASE_URL: instances sharing Redis "
-                "would each keep their pessoas in their own memory"
+                "would each keep their pessoas in their own storage (the embedded SQLite storage "
+                "runs in one process and takes no Redis)"
+            )
+        explicit = self.storage
+        if explicit == "postgres" and not self.database_url:
+            raise ValueError("PESSOAS_STORAGE=postgres needs PESSOAS_DATABASE_URL")
+        if explicit in ("sqlite", "memory") and self.database_url:
+            raise ValueError(
+                f"PESSOAS_STORAGE={explicit} with PESSOAS_DATABASE_URL set: pessoas would not be kept "
+                "in the database named; unset one of the two"
             )
         return self
+
+    @property
+    def chosen_storage(self) -> Literal["sqlite", "postgres", "memory"]:
+        if self.storage is not None:
+            return self.storage
+        return "postgres" if self.database_url else "sqlite"
 
 
 def setting_names() -> dict[str, str]:

@@ -62,6 +62,7 @@ async def amqp_channel() -> AsyncIterator[aiormq.abc.AbstractChannel]:
 
 def make_settings(queue_name: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
+        "storage": "memory",
         "amqp_url": AMQP_URL,
         "queue_name": queue_name,
         "database_url": None,

@@ -9,14 +9,14 @@ import redis.asyncio as redis
 
 from pessoas.adapters.redis_cache import RedisPessoaCache, tagged_prefix
 from pessoas.domain.errors import ReservationsLost, StorageUnavailable
-from tests.contracts.cache_contract import CacheContract
+from tests.contracts.cache_contract import CacheContract, ReservationLossContract
 from tests.contracts.pessoas_factory import make_pessoa
 from tests.integration.conftest import REDIS_URL
 
 pytestmark = pytest.mark.integration
 
 
-class TestRedisCache(CacheContract):
+class TestRedisCache(CacheContract, ReservationLossContract):
     pass  # the cache and fresh_cache fixtures come from tests/integration/conftest.py
 
 

@@ -24,7 +24,9 @@ SCALE = int(os.environ.get("PESSOAS_FUZZ_SCALE", "1"))
 
 
 def _app():
-    return create_app(build_container(Settings(database_url=None, redis_url=None, amqp_url=None)))
+    return create_app(
+        build_container(Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None))
+    )
 
 
 FIELDS = ["apelido", "nome", "nascimento", "stack"]

@@ -31,7 +31,9 @@ async def server(request):
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    app = create_app(build_container(Settings(database_url=None, redis_url=None, amqp_url=None)))
+    app = create_app(
+        build_container(Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None))
+    )
     config = uvicorn.Config(
         app,
         http=GuardedHttpToolsProtocol,

@@ -1,4 +1,4 @@
-"""The HTTP contract through the ASGI app, over the embedded in-memory adapters."""
+"""The HTTP contract through the ASGI app, over the in-memory twins and over the embedded SQLite file."""
 
 import asyncio
 import itertools
@@ -16,16 +16,26 @@ from pessoas.settings import Settings
 VALID = {"apelido": "josé", "nome": "José Roberto", "nascimento": "2000-10-01", "stack": ["C#", "Node"]}
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def settings(request, tmp_path):
+    # Built explicitly so that PESSOAS_* variables of the shell cannot leak in.
+    return Settings(
+        storage=request.param,
+        sqlite_path=tmp_path / "pessoas.sqlite3",
+        database_url=None,
+        redis_url=None,
+        amqp_url=None,
+    )
+
+
 @pytest.fixture(params=["fast dispatch", "FastAPI router"])
-async def client(request):
+async def client(request, settings):
     """The app as served, and the same app with its contract routes left to FastAPI's router.
 
     Both paths run the handlers of one route table; running every test through both proves the
     fast dispatch matches routes and reads parameters exactly as FastAPI does.
     """
-    # Settings built explicitly so that PESSOAS_* variables of the shell cannot leak in.
-    container = build_container(Settings(database_url=None, redis_url=None, amqp_url=None))
-    app = create_app(container, fast_dispatch=request.param == "fast dispatch")
+    app = create_app(build_container(settings), fast_dispatch=request.param == "fast dispatch")
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as http:

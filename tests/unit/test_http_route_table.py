@@ -34,7 +34,7 @@ class StampRoute:
 
 @pytest.fixture(params=["fast dispatch", "FastAPI router"])
 async def client(request):
-    container = build_container(Settings(database_url=None, redis_url=None, amqp_url=None))
+    container = build_container(Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None))
     app = create_app(container, fast_dispatch=request.param == "fast dispatch")
     app.add_middleware(StampRoute)
     async with LifespanManager(app) as manager:

@@ -56,7 +56,7 @@ def _container(queue, reader=None) -> Container:
     queue_group = containers.DynamicContainer()
     queue_group.queue = providers.Object(queue)
     return Container(
-        settings=Settings(database_url=None, redis_url=None, amqp_url=None),
+        settings=Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None),
         storage=storage,
         cache=MemoryCache(),
         queue=queue_group,

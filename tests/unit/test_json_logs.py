@@ -62,7 +62,9 @@ def test_uvicorns_loggers_write_json_too(log_lines):
 
 
 async def _app_client(search=None, **settings):
-    container = build_container(Settings(database_url=None, redis_url=None, amqp_url=None, **settings))
+    container = build_container(
+        Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None, **settings)
+    )
     if search is not None:
         container.search_pessoas.override(providers.Object(search))
     app = create_app(container)

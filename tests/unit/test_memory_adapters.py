@@ -5,7 +5,7 @@ import pytest
 from pessoas.adapters.memory_cache import InMemoryPessoaCache
 from pessoas.adapters.memory_queue import DirectPersistenceQueue
 from pessoas.adapters.memory_store import InMemoryPessoaStore
-from tests.contracts.cache_contract import CacheContract
+from tests.contracts.cache_contract import CacheContract, ReservationLossContract
 from tests.contracts.queue_contract import QueueContract
 from tests.contracts.store_contract import StoreContract
 
@@ -16,7 +16,7 @@ class TestInMemoryStore(StoreContract):
         return InMemoryPessoaStore()
 
 
-class TestInMemoryCache(CacheContract):
+class TestInMemoryCache(CacheContract, ReservationLossContract):
     @pytest.fixture
     def fresh_cache(self):
         return InMemoryPessoaCache()

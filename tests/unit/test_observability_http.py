@@ -31,7 +31,9 @@ ROUTES = [
 @pytest.fixture
 async def client():
     app = create_app(
-        build_container(Settings(database_url=None, redis_url=None, amqp_url=None, metrics=True))
+        build_container(
+            Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None, metrics=True)
+        )
     )
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -111,7 +113,9 @@ async def test_creations_are_counted_as_promised_or_refused_by_reason(client):
 
 async def test_metrics_off_leaves_the_counters_alone():
     app = create_app(
-        build_container(Settings(database_url=None, redis_url=None, amqp_url=None, metrics=False))
+        build_container(
+            Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None, metrics=False)
+        )
     )
     before = _requests("GET", "/health", 200)
     async with LifespanManager(app) as manager:

@@ -1,10 +1,11 @@
 """The composition root: the one place that picks and constructs adapters, from settings.
 
 Storage, cache and queue are each an adapter group, a small container of its own, so that only
-the chosen groups' resources (pools, connections) are ever opened. :func:`build_container`
-picks one group per port from the settings (which have already refused the combinations that
-could lose a pessoa): a backing service whose URL is set is used, and one left unset is
-replaced by its in-process twin.
+the chosen groups' resources (pools, connections, threads) are ever opened. :func:`build_container`
+picks the groups from the settings (which have already refused the combinations that could lose a
+pessoa). With the embedded SQLite storage (the default when no database URL is set) one group
+serves as storage, cache and queue at once. Otherwise a backing service whose URL is set is used,
+and one left unset is replaced by its in-process twin.
 """
 
 from __future__ import annotations
@@ -101,16 +102,33 @@ class Container(containers.DeclarativeContainer):
 
 def describe_adapters(settings: Settings) -> dict[str, str]:
     """Which adapter serves each port under these settings (for the start-up log line)."""
+    if settings.chosen_storage == "sqlite":
+        embedded = f"sqlite ({settings.sqlite_path})"
+        return {"storage": embedded, "cache": embedded, "queue": embedded, "metrics": _metrics(settings)}
     return {
-        "storage": "postgresql" if settings.database_url else "memory",
+        "storage": "postgresql" if settings.chosen_storage == "postgres" else "memory",
         "cache": "redis" if settings.redis_url else "memory",
         "queue": "rabbitmq" if settings.amqp_url else "direct (no broker)",
-        "metrics": "prometheus" if settings.metrics else "off",
+        "metrics": _metrics(settings),
     }
+
+
+def _metrics(settings: Settings) -> str:
+    return "prometheus" if settings.metrics else "off"
+
+
+def _embedded(settings: Settings) -> Container:
+    # One process: no Redis or broker (the settings refuse either without a database URL).
+    from pessoas.container.sqlite import SqliteEmbedded
+
+    group = SqliteEmbedded(settings=settings)
+    return Container(settings=settings, storage=group, cache=group, queue=group)
 
 
 def build_container(settings: Settings | None = None) -> Container:
     settings = settings if settings is not None else Settings()
+    if settings.chosen_storage == "sqlite":
+        return _embedded(settings)
     storage = _storage_group(settings)
     return Container(
         settings=settings,
@@ -124,7 +142,7 @@ def build_container(settings: Settings | None = None) -> Container:
 
 
 def _storage_group(settings: Settings) -> containers.Container:
-    if settings.database_url:
+    if settings.chosen_storage == "postgres":
         from pessoas.container.postgres import PostgresStorage
 
         return PostgresStorage(settings=settings)

@@ -25,6 +25,10 @@ class StorageUnavailable(PessoaError):
     """A backing service cannot take the write now; nothing was promised to the caller."""
 
 
+class StorageUnusable(PessoaError):
+    """The configured storage can never be used as it is (a corrupt or foreign file): do not start."""
+
+
 class ReservationsLost(StorageUnavailable):
     """The cache has lost its apelido reservations (it restarted empty).
 

@@ -1,14 +1,20 @@
-"""The ``pessoas`` command: serve the API, run the worker, or set up the schema and queue."""
+"""The ``pessoas`` command: serve the API, run the worker, set up the schema and queue, or back up."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import sys
 from collections.abc import Callable
+from typing import TypeVar
 
 from pessoas import __version__
+from pessoas.domain.errors import StorageUnusable
 from pessoas.entrypoints.startup import settings_or_exit
 from pessoas.settings import Settings, setting_names
+
+T = TypeVar("T")
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -20,6 +26,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     from pessoas.entrypoints.metrics_server import serve_metrics
 
     settings = _with_metrics_port(settings, args)
+    if settings.chosen_storage == "sqlite":
+        # Before any socket opens: a file that is not a pessoas database ends the start in one line.
+        _or_exit(lambda: asyncio.run(_prepare_storage(settings)))
     configure_logging(settings.log_level)
     host = args.host or settings.host
     port = args.port or settings.port
@@ -82,6 +91,28 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     migrate()
 
 
+async def _prepare_storage(settings: Settings) -> None:
+    from pessoas.container import build_container
+
+    await build_container(settings).storage.prepare()
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> None:
+    if settings.chosen_storage != "sqlite":
+        sys.exit("pessoas: backup copies the SQLite storage; this configuration uses another one")
+    from pessoas.container import build_container
+
+    copied = _or_exit(lambda: build_container(settings).storage.backup(args.destination))
+    print(f"pessoas: {copied} pessoas copied from {settings.sqlite_path} to {args.destination}")
+
+
+def _or_exit(step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except (StorageUnusable, ValueError) as exc:
+        sys.exit(f"pessoas: {exc}")
+
+
 def _settings_help() -> str:
     lines = ["settings (environment variables, or lines of a .env file in the working directory):"]
     lines += [f"  {name:28} {meaning}" for name, meaning in setting_names().items()]
@@ -132,6 +163,15 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=formatter,
     )
     migrate.set_defaults(run=_migrate)
+
+    backup = commands.add_parser(
+        "backup",
+        help="copy the SQLite file while the service runs",
+        epilog=_settings_help(),
+        formatter_class=formatter,
+    )
+    backup.add_argument("destination", help="the file to write (overwritten)")
+    backup.set_defaults(run=_backup)
 
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace, Settings], None] = args.run

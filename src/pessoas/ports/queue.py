@@ -12,6 +12,8 @@ class PersistenceQueue(Protocol):
         """Returns only once the pessoa's storage is guaranteed (the broker has confirmed it).
 
         Raises :class:`pessoas.domain.errors.StorageUnavailable` when that cannot be guaranteed.
+        A queue that stores before it returns may raise :class:`pessoas.domain.errors.ApelidoTaken`
+        when storage itself finds the apelido taken (nothing was stored then).
         """
         ...
 
