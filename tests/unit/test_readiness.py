@@ -1,0 +1,95 @@
+"""What /ready reports: ready only while this instance would promise a creation."""
+
+import asyncio
+
+import pytest
+
+from pessoas.adapters.memory_cache import InMemoryPessoaCache
+from pessoas.adapters.memory_queue import DirectPersistenceQueue
+from pessoas.adapters.memory_store import InMemoryPessoaStore
+from pessoas.application.readiness import Readiness
+from pessoas.application.use_cases import RestoreReservations
+from pessoas.domain.errors import StorageUnavailable
+
+
+class SlowStore(InMemoryPessoaStore):
+    async def check(self) -> None:
+        await asyncio.sleep(10)
+
+
+class DownStore(InMemoryPessoaStore):
+    up = False
+
+    async def check(self) -> None:
+        if not self.up:
+            raise StorageUnavailable("storage down")
+
+
+class BrokenStore(InMemoryPessoaStore):
+    async def check(self) -> None:
+        raise RuntimeError("a bug in the probe")
+
+
+def readiness(store: InMemoryPessoaStore, **options: float) -> tuple[Readiness, InMemoryPessoaCache]:
+    cache = InMemoryPessoaCache()
+    queue = DirectPersistenceQueue(store)
+    restore = RestoreReservations(cache, store, queue)
+    return Readiness(cache, store, queue, restore, **options), cache
+
+
+async def test_ready_once_reservations_are_complete_and_storage_answers():
+    probe, cache = readiness(InMemoryPessoaStore())
+    await cache.mark_ready()
+    state = await probe.refresh()
+    assert state.ready
+    assert state.reasons == ()
+    assert state.queue_depth == 0
+
+
+async def test_missing_reservations_make_it_not_ready_and_start_their_restore():
+    probe, cache = readiness(InMemoryPessoaStore())
+    state = await probe.refresh()
+    assert not state.ready
+    assert state.reasons == ("cache: apelido reservations are being restored",)
+    await asyncio.sleep(0.05)  # the restore readiness started in the background
+    assert await cache.is_ready()
+    assert (await probe.refresh()).ready
+
+
+async def test_storage_down_or_silent_makes_it_not_ready():
+    down, cache = readiness(DownStore())
+    await cache.mark_ready()
+    assert (await down.refresh()).reasons == ("storage: storage down",)
+    silent, cache = readiness(SlowStore(), probe_timeout=0.05)
+    await cache.mark_ready()
+    assert (await silent.refresh()).reasons == ("storage: no answer within 0.05 s",)
+
+
+async def test_the_background_loop_keeps_checking_and_survives_a_broken_probe():
+    probe, cache = readiness(BrokenStore(), interval=0.01)
+    await cache.mark_ready()
+    probe.start()
+    probe.start()  # a second start while running changes nothing
+    try:
+        await asyncio.sleep(0.05)
+        assert not probe.state.ready
+        assert probe.state.reasons == ("readiness check failed",)
+    finally:
+        await probe.stop()
+    await probe.stop()  # stopping twice is harmless
+
+
+@pytest.mark.parametrize("interval", [0.01])
+async def test_the_loop_follows_a_change_within_an_interval(interval):
+    store = DownStore()
+    probe, cache = readiness(store, interval=interval)
+    await cache.mark_ready()
+    probe.start()
+    try:
+        await asyncio.sleep(interval * 5)
+        assert not probe.state.ready
+        store.up = True  # storage answers again
+        await asyncio.sleep(interval * 5)
+        assert probe.state.ready
+    finally:
+        await probe.stop()
