@@ -57,7 +57,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         port=port,
         uds=args.uds,
         loop="uvloop",
-        http=GuardedHttpToolsProtocol,
+        # On a unix socket the only client is the proxy in front (nginx), which already bounds the
+        # request head and its timing: the guard's per-request cost is spent where clients connect.
+        http="httptools" if args.uds else GuardedHttpToolsProtocol,
         lifespan="on",
         access_log=False,  # the service's own access log (PESSOAS_ACCESS_LOG) carries the request id
         log_config=None,  # configure_logging above: uvicorn's lines are JSON too
