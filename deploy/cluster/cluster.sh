@@ -15,7 +15,7 @@
 #               master name pessoas); reservations wait for the replica (WAIT 1)
 #   PostgreSQL  15, a primary (5441) and a streaming hot standby (5442), run as the postgres
 #               user from data directories of their own (initdb, pg_basebackup)
-#   pessoas     three APIs (run/cluster/api{1,2,3}.sock) and two workers under supervise.py,
+#   pessoas     three APIs (run/cluster/api{1,2,3}.sock) and two workers under deploy/cluster/supervise.py,
 #               nginx on :9999
 # Run it under `flock -x /tmp/pessoas-machine.lock` (make cluster does), and always `down` after.
 set -eEuo pipefail
@@ -274,7 +274,7 @@ apps_up() {
   local n
   for n in "${APIS[@]}"; do programs+=(--program "api$n=env ${env_vars[*]} $PESSOAS serve --uds $RUN/api$n.sock"); done
   for n in "${WORKERS[@]}"; do programs+=(--program "worker$n=env ${env_vars[*]} $PESSOAS worker"); done
-  spawn "$LOGS/supervise.log" "$PYTHON" "$ROOT/deploy/local/supervise.py" --log-dir "$LOGS" \
+  spawn "$LOGS/supervise.log" "$PYTHON" "$ROOT/deploy/cluster/supervise.py" --log-dir "$LOGS" \
     --pid-dir "$RUN/pids" --grace 30 "${programs[@]}"
   echo $! >"$RUN/supervise.pid"
 
