@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -162,3 +163,74 @@ async def test_a_max_size_below_one_means_one(max_size):
     group = GroupCommit(recorder, window=60, max_size=max_size)
     await asyncio.wait_for(asyncio.gather(group.submit("a"), group.submit("b")), 1)
     assert recorder.flushes == [["a"], ["b"]]
+
+
+async def test_with_no_window_a_lone_item_is_flushed_at_once():
+    recorder = Recorder()
+    batches = GroupCommit(recorder)
+    async with asyncio.timeout(0.5):
+        await batches.submit("a")
+    assert recorder.flushes == [["a"]]
+
+
+async def test_the_default_group_holds_256_items():
+    recorder = Recorder()
+    batches = GroupCommit(recorder, window=10.0)
+    submits = [asyncio.ensure_future(batches.submit(n)) for n in range(257 + 256)]
+    await settle()
+    async with asyncio.timeout(2):
+        await batches.flush()  # the last item alone would wait for its window
+        await asyncio.gather(*submits)
+    assert [len(group) for group in recorder.flushes] == [256, 256, 1]
+
+
+async def test_a_window_gathers_items_that_arrive_within_it():
+    recorder = Recorder()
+    batches = GroupCommit(recorder, window=0.2)
+    first = asyncio.ensure_future(batches.submit("a"))
+    await asyncio.sleep(0.05)
+    await asyncio.gather(first, batches.submit("b"))
+    assert recorder.flushes == [["a", "b"]]
+
+
+async def test_an_item_waits_its_own_full_window_after_an_earlier_flush():
+    loop = asyncio.get_running_loop()
+    recorder = Recorder()
+    batches = GroupCommit(recorder, window=0.2)
+    first = asyncio.ensure_future(batches.submit("a"))
+    await asyncio.sleep(0.1)
+    await asyncio.gather(first, batches.submit("b"))  # flushed together when a's window closes
+    submitted = loop.time()
+    await batches.submit("c")
+    assert loop.time() - submitted >= 0.15, "c left before its window closed"
+    assert recorder.flushes == [["a", "b"], ["c"]]
+
+
+async def test_full_groups_waiting_for_a_slot_leave_without_waiting_for_a_window():
+    recorder = Recorder()
+    recorder.gate.clear()
+    batches = GroupCommit(recorder, window=10.0, max_size=2, max_in_flight=1)
+    submits = [asyncio.ensure_future(batches.submit(n)) for n in range(6)]
+    await settle()
+    recorder.gate.set()
+    async with asyncio.timeout(1):  # far shorter than the window
+        await asyncio.gather(*submits)
+    assert recorder.flushes == [[0, 1], [2, 3], [4, 5]]
+
+
+async def test_a_failed_flush_leaves_no_unretrieved_task_exception():
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        recorder = Recorder()
+        recorder.fail_with = RuntimeError("storage down")
+        batches = GroupCommit(recorder)
+        with pytest.raises(RuntimeError):
+            await batches.submit("a")
+        await settle()
+        gc.collect()
+        await settle()
+    finally:
+        loop.set_exception_handler(None)
+    assert reported == []

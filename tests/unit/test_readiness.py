@@ -93,3 +93,62 @@ async def test_the_loop_follows_a_change_within_an_interval(interval):
         assert probe.state.ready
     finally:
         await probe.stop()
+
+
+class DownCache(InMemoryPessoaCache):
+    async def is_ready(self) -> bool:
+        raise StorageUnavailable("redis down")
+
+
+class DownQueue(DirectPersistenceQueue):
+    async def waiting(self) -> int:
+        raise StorageUnavailable("broker down")
+
+
+async def test_each_part_that_fails_is_named_in_the_reasons():
+    store = InMemoryPessoaStore()
+    cache, queue = DownCache(), DownQueue(store)
+    probe = Readiness(cache, store, queue, RestoreReservations(cache, store, queue))
+    state = await probe.refresh()
+    assert state.ready is False
+    assert state.reasons == ("cache: redis down", "queue: broker down")
+    assert state.queue_depth is None
+
+
+async def test_changes_are_logged_once_each_way(caplog):
+    store = DownStore()
+    probe, cache = readiness(store)
+    await cache.mark_ready()
+    store.up = True
+    caplog.set_level("WARNING", logger="pessoas.application.readiness")
+    await probe.refresh()  # the first check: nothing changed yet
+    store.up = False
+    await probe.refresh()
+    await probe.refresh()  # still down: no second line
+    store.up = True
+    await probe.refresh()
+    lines = [(r.levelname, r.getMessage(), getattr(r, "reasons", None)) for r in caplog.records]
+    assert lines == [
+        ("WARNING", "not ready: storage: storage down", ["storage: storage down"]),
+        ("WARNING", "ready again: this instance accepts creations", None),
+    ]
+
+
+async def test_a_broken_probe_is_logged_as_an_error(caplog):
+    probe, cache = readiness(BrokenStore(), interval=0.01)
+    await cache.mark_ready()
+    caplog.set_level("ERROR", logger="pessoas.application.readiness")
+    probe.start()
+    try:
+        await asyncio.sleep(0.05)
+    finally:
+        await probe.stop()
+    assert probe.state.ready is False
+    assert caplog.records
+    assert {r.getMessage() for r in caplog.records} == {"readiness check failed"}
+
+
+async def test_a_silent_part_is_given_two_seconds_by_default():
+    probe, cache = readiness(SlowStore())
+    await cache.mark_ready()
+    assert (await probe.refresh()).reasons == ("storage: no answer within 2 s",)
