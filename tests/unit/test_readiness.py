@@ -101,8 +101,12 @@ class DownCache(InMemoryPessoaCache):
 
 
 class DownQueue(DirectPersistenceQueue):
+    up = False
+
     async def waiting(self) -> int:
-        raise StorageUnavailable("broker down")
+        if not self.up:
+            raise StorageUnavailable("broker down")
+        return 0
 
 
 async def test_each_part_that_fails_is_named_in_the_reasons():
@@ -152,3 +156,18 @@ async def test_a_silent_part_is_given_two_seconds_by_default():
     probe, cache = readiness(SlowStore())
     await cache.mark_ready()
     assert (await probe.refresh()).reasons == ("storage: no answer within 2 s",)
+
+
+async def test_several_reasons_are_logged_on_one_line(caplog):
+    store = DownStore()
+    store.up = True
+    queue = DownQueue(store)
+    queue.up = True
+    cache = InMemoryPessoaCache()
+    await cache.mark_ready()
+    probe = Readiness(cache, store, queue, RestoreReservations(cache, store, queue))
+    await probe.refresh()
+    store.up = queue.up = False  # the broker goes away with the storage
+    caplog.set_level("WARNING", logger="pessoas.application.readiness")
+    await probe.refresh()
+    assert [r.getMessage() for r in caplog.records] == ["not ready: storage: storage down; queue: broker down"]
