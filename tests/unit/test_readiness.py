@@ -170,4 +170,5 @@ async def test_several_reasons_are_logged_on_one_line(caplog):
     store.up = queue.up = False  # the broker goes away with the storage
     caplog.set_level("WARNING", logger="pessoas.application.readiness")
     await probe.refresh()
-    assert [r.getMessage() for r in caplog.records] == ["not ready: storage: storage down; queue: broker down"]
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged == ["not ready: storage: storage down; queue: broker down"]
