@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from pessoas.container import Container, build_container
 from pessoas.domain.errors import StorageUnavailable
@@ -52,7 +53,7 @@ def create_app(container: Container | None = None, *, fast_dispatch: bool = True
             await readiness.stop()
             await _maybe_await(container.shutdown_resources())
 
-    app = FastAPI(
+    app = PessoasAPI(
         title="pessoas",
         version=version("pessoas"),
         summary="Stores and finds pessoas under heavy load.",
@@ -75,6 +76,27 @@ def create_app(container: Container | None = None, *, fast_dispatch: bool = True
     app.add_middleware(FastDispatch, routes=routes if fast_dispatch else (), registered=registered)
     add_observability(app, container.settings())
     return app
+
+
+class PessoasAPI(FastAPI):
+    """FastAPI with the app's middleware outside FastAPI's own, instead of inside it.
+
+    FastAPI wraps the middleware added to an app in its error, telemetry and body-limit layers.
+    Here those layers wrap only FastAPI's router: the contract routes, answered by the fast
+    dispatch (the innermost added middleware), pass through the added middleware alone. The
+    outermost added middleware (``ObservedRequests``) answers and logs an unhandled error with a
+    500, which is what FastAPI's error layer would have done for it.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        added, self.user_middleware = self.user_middleware, []
+        try:
+            app = super().build_middleware_stack()
+        finally:
+            self.user_middleware = added
+        for cls, args, kwargs in reversed(added):
+            app = cls(app, *args, **kwargs)
+        return app
 
 
 async def _maybe_await(result: object) -> None:

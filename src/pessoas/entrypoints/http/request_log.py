@@ -1,12 +1,15 @@
-"""Request ids, error logging and the optional access log, as ASGI middleware around the whole app.
+"""Request ids, error logging, the optional access log and the optional request metrics.
 
 Every response carries ``X-Request-ID``: the caller's when it sent a usable one, else a new one.
 Log lines written while the request is answered carry it as ``request_id``.
 
-A small middleware of our own rather than asgi-correlation-id: the id must be set around the
-contract's fast dispatch too (so the wrapper has to be plain ASGI, which that library also is),
-and this one adds only what is needed per request: one scan of the headers, a counter for new ids
-(no random bytes per request) and one extra header on the response.
+One ASGI middleware does all four, around the whole app, because every layer a request passes
+through costs CPU on each of the service's requests (docs/performance.md measures it): one look
+at the request's headers, one wrapper around ``send``, one clock read at each end when something
+needs the duration. A small middleware of our own rather than asgi-correlation-id plus
+prometheus-client's instruments: it has to wrap the contract's fast dispatch too (so plain ASGI,
+which that library also is), and here a new id is a counter (no random bytes per request) and a
+metric is two additions (see ``metrics.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pessoas.entrypoints.http.metrics import UNMATCHED, RequestMetrics
 from pessoas.entrypoints.http.responses import error
 from pessoas.entrypoints.logs import request_id
 
@@ -32,10 +36,16 @@ HEADER = b"x-request-id"
 _USABLE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
 
-class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp, access_log: bool = False) -> None:
+class ObservedRequests:
+    """The outermost middleware: ids and error logging always; access log and metrics on demand."""
+
+    def __init__(
+        self, app: ASGIApp, *, access_log: bool = False, metrics: RequestMetrics | None = None
+    ) -> None:
         self.app = app
         self._access_log = access_log
+        self._metrics = metrics
+        self._timed = access_log or metrics is not None
         # New ids: this process's random prefix and a counter. Unique across processes and
         # restarts without drawing random bytes for every request.
         self._prefix = os.urandom(6).hex()
@@ -55,14 +65,15 @@ class RequestLogMiddleware:
             return
         rid = self._request_id(scope)
         request_id.set(rid.decode())
-        started = time.perf_counter() if self._access_log else 0.0
+        started = time.perf_counter() if self._timed else 0.0
         status = 0
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), (HEADER, rid)]}
+                # The message is the sender's own dict, made for this one send: extended in place.
+                message["headers"] = [*message.get("headers", ()), (HEADER, rid)]
             await send(message)
 
         try:
@@ -78,19 +89,28 @@ class RequestLogMiddleware:
             status = 500
             await error(500, "internal error")(scope, receive, send_with_id)
         finally:
-            if self._access_log:
-                access_logger.info(
-                    "%s %s %d",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={
-                        **_request_fields(scope),
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        "client": _client(scope),
-                    },
-                )
+            if self._timed:
+                self._observe(scope, status, time.perf_counter() - started)
+
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+        if self._metrics is not None:
+            # A status of 0 here means the app returned without answering: counted as the 500
+            # the server then sends.
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            self._metrics.observe(scope["method"], route, status or 500, seconds)
+        if self._access_log:
+            access_logger.info(
+                "%s %s %d",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    **_request_fields(scope),
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "client": _client(scope),
+                },
+            )
 
 
 def _request_fields(scope: Scope) -> dict[str, str]:
