@@ -22,6 +22,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from pessoas.container import describe_adapters
     from pessoas.entrypoints.http.guarded_protocol import GuardedHttpToolsProtocol, HeadLimits
+    from pessoas.entrypoints.http.one_write_protocol import OneWriteHttpToolsProtocol
     from pessoas.entrypoints.logs import configure_logging
     from pessoas.entrypoints.metrics_server import serve_metrics
 
@@ -59,7 +60,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         loop="uvloop",
         # On a unix socket the only client is the proxy in front (nginx), which already bounds the
         # request head and its timing: the guard's per-request cost is spent where clients connect.
-        http="httptools" if args.uds else GuardedHttpToolsProtocol,
+        http=OneWriteHttpToolsProtocol if args.uds else GuardedHttpToolsProtocol,
         lifespan="on",
         access_log=False,  # the service's own access log (PESSOAS_ACCESS_LOG) carries the request id
         log_config=None,  # configure_logging above: uvicorn's lines are JSON too

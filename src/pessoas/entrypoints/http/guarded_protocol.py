@@ -21,7 +21,8 @@ import logging
 from typing import Any
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from pessoas.entrypoints.http.one_write_protocol import OneWriteHttpToolsProtocol
 
 logger = logging.getLogger("pessoas.http.server")
 
@@ -51,7 +52,7 @@ class _Refused(Exception):
     """Raised from a parser callback to stop parsing a request that has been refused."""
 
 
-class GuardedHttpToolsProtocol(HttpToolsProtocol):
+class GuardedHttpToolsProtocol(OneWriteHttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reading_head = True
