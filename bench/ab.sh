@@ -36,6 +36,7 @@ for ((round = 1; round <= rounds; round++)); do
 done
 for variant in "${variants[@]}"; do
   label=${variant%%=*}
+  [[ -n ${runs[$label]:-} ]] || { echo "ab: $label: no run succeeded" >&2; continue; }
   # shellcheck disable=SC2086 # the run directories are space-separated paths without spaces
   "$ROOT/.venv/bin/python" -m bench.summary --out "$OUT/$label" ${runs[$label]} >/dev/null
   echo "ab: $label: $OUT/$label/summary.md"

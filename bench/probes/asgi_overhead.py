@@ -114,9 +114,9 @@ async def _main(requests: int, repeat: int) -> None:
             async with LifespanManager(app) as manager:
                 for route, micros in (await _measure(manager.app, requests)).items():
                     rounds.setdefault((route, label), []).append(micros)
-    print(f"{'route':26} {'path':8} {'µs CPU/request (median)':>24}")
+    print(f"{'route':26} {'path':8} {'µs CPU/request (median)':>24} {'min':>8}")
     for (route, label), values in rounds.items():
-        print(f"{route:26} {label:8} {statistics.median(values):24.1f}")
+        print(f"{route:26} {label:8} {statistics.median(values):24.1f} {min(values):8.1f}")
 
 
 def main() -> None:
