@@ -95,9 +95,20 @@ stack-down:
 stack-reset: $(VENV)/.set-base
 	deploy/local/stack.sh reset
 
-## bench: the reference load against the stack inside a 1.5-CPU envelope; writes a report
+## bench: the reference load against the stack inside a 1.5-CPU envelope; writes a report.
+## A capacity sweep: make bench SCALES="1 1.5 2" CPUS="1.5 0.75" [RUNS=n] runs every combination of
+## load scale and envelope and writes one report with the knee of each envelope (bench/sweep.sh).
+## BENCH_ARGS go to bench.load as they are, e.g. BENCH_ARGS="--time 0.2" for a short smoke.
+SCALES ?=
+CPUS ?=
+BENCH_ARGS ?=
+
 bench: $(VENV)/.set-bench
-	bench/run.sh
+ifeq ($(strip $(SCALES)$(CPUS)),)
+	bench/run.sh $(BENCH_ARGS)
+else
+	SCALES="$(SCALES)" CPUS="$(CPUS)" bench/sweep.sh $(BENCH_ARGS)
+endif
 
 ## bench-embedded: the same load against `pessoas serve` alone (embedded SQLite) in the envelope
 bench-embedded: $(VENV)/.set-bench $(VENV)/.set-stack

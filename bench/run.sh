@@ -5,6 +5,10 @@
 #   RUNS=3 bench/run.sh                  three full runs and a summary with medians
 #   TARGET=embedded bench/run.sh         `pessoas serve` alone (embedded SQLite) is the server side
 #                                        (make bench-embedded; RUNS works the same)
+#   PESSOAS_ENVELOPE_CPUS=0.75 bench/run.sh
+#                                        another envelope (deploy/local/stack.sh's knob)
+#   SCALES="1 2" CPUS="1.5 0.75" bench/sweep.sh
+#                                        a capacity sweep over those (make bench SCALES=... CPUS=...)
 #
 # Each run: empty the stack's data, start the stack with ENVELOPE=1 (server side in the
 # cgroup), run bench.load from this shell, i.e. outside the envelope, so the generator never
@@ -24,7 +28,8 @@ case $TARGET in
     embedded) reset=(deploy/local/stack.sh reset-embedded) up=(deploy/local/stack.sh up-embedded) ;;
     *) echo "bench: TARGET must be stack or embedded, not '$TARGET'" >&2 && exit 2 ;;
 esac
-BASE=bench/results/$(date +%Y%m%d-%H%M%S)
+# BENCH_OUT: the report directory (bench/sweep.sh chooses it); a new timestamped one by default.
+BASE=${BENCH_OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
 
 stack_up=0
 cleanup() {

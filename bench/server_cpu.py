@@ -4,7 +4,8 @@
 
 Runs until SIGTERM or SIGINT (bench/run.sh starts it right before the load and stops it right
 after), then writes OUT_JSON: the CPU-seconds of each component (nginx, each API, the worker,
-PostgreSQL, Redis, RabbitMQ, the supervisor, and the load tool, which runs outside the envelope),
+the stack's PostgreSQL, Redis, RabbitMQ, the supervisor, and, outside the envelope, the load tool
+and any other PostgreSQL),
 their mean over the busiest quarter of the samples, and the envelope cgroup's own account
 (cpuacct.usage, and the time its quota throttled it) when ENVELOPE=1 made one.
 
@@ -35,12 +36,17 @@ COMPONENTS: list[tuple[str, str]] = [
     ("pessoas worker", "worker"),
     ("pessoas.entrypoints.worker", "worker"),
     ("nginx", "nginx"),
-    ("postgres", "postgres"),
+    # The stack's own cluster (deploy/local/stack.sh): its postmaster by its data directory, the
+    # rest by the cluster name in their titles. Any other PostgreSQL (the machine's default cluster,
+    # a psql) is outside the envelope and no part of the server side.
+    ("postgres: pessoas-stack:", "postgres"),
+    ("/run/postgres/data", "postgres"),
+    ("postgres", "postgres-other"),
     ("redis-server", "redis"),
     ("beam", "rabbitmq"),
     ("bench.load", "loadtool"),
 ]
-OUTSIDE_THE_ENVELOPE = {"loadtool"}
+OUTSIDE_THE_ENVELOPE = {"loadtool", "postgres-other"}
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from bench.server_cpu import Recorder, component_of
+from bench.server_cpu import OUTSIDE_THE_ENVELOPE, Recorder, component_of
 
 
 def test_components_are_told_apart_by_command_line():
@@ -12,10 +12,19 @@ def test_components_are_told_apart_by_command_line():
     assert component_of("/usr/bin/python3 /usr/bin/supervisord -c run/supervisord.conf") == "supervisor"
     assert component_of("python -m dramatiq pessoas.entrypoints.worker --processes 1") == "worker"
     assert component_of("nginx: worker process") == "nginx"
-    assert component_of("postgres: 15/main: root pessoas 127.0.0.1(5000) idle") == "postgres"
+    assert component_of("postgres: pessoas-stack: pessoas pessoas 127.0.0.1(5000) idle") == "postgres"
+    assert component_of("/usr/lib/postgresql/15/bin/postgres -D /w/run/postgres/data") == "postgres"
     assert component_of("/usr/lib/erlang/erts-13/bin/beam.smp -W w") == "rabbitmq"
     assert component_of("python -m bench.load --out x") == "loadtool"
     assert component_of("bash") is None
+
+
+def test_postgresql_other_than_the_stacks_is_outside_the_server_side():
+    # The machine's default cluster runs beside the stack's (the tests use it): not the server's CPU.
+    assert component_of("postgres: 15/main: checkpointer") == "postgres-other"
+    machine_postmaster = "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main"
+    assert component_of(machine_postmaster) == "postgres-other"
+    assert "postgres-other" in OUTSIDE_THE_ENVELOPE and "postgres" not in OUTSIDE_THE_ENVELOPE
 
 
 def test_a_busy_process_is_charged_to_its_component():

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The compose topology without Docker, on this machine's own PostgreSQL, Redis and RabbitMQ:
-# nginx on :9999 in front of two API instances (round-robin) and the worker, the three of them
-# under supervisord (deploy/local/supervisord.conf.in: restarts whatever dies). Everything it
-# writes is under run/.
+# The compose topology without Docker: nginx on :9999 in front of two API instances (round-robin)
+# and the worker, the three of them under supervisord (deploy/local/supervisord.conf.in: restarts
+# whatever dies), on a PostgreSQL 15 cluster of the stack's own (run/postgres/, port 5433, compose's
+# settings from deploy/local/postgres.conf) and this machine's Redis and RabbitMQ. Everything it
+# writes is under run/. The machine's default PostgreSQL cluster (5432) is never used nor touched.
 #
 #   deploy/local/stack.sh up       start the stack; returns once :9999/health answers
 #   ENVELOPE=1 deploy/local/stack.sh up
@@ -14,8 +15,11 @@
 #                                  services; with ENVELOPE=1 that one process is the whole server side
 #   deploy/local/stack.sh reset-embedded
 #                                  delete that SQLite file (and its WAL)
-#   deploy/local/stack.sh down     stop what `up` or `up-embedded` started (never the system services) and
-#                                  undo the envelope
+#   deploy/local/stack.sh down     stop what `up` or `up-embedded` started (never the system services),
+#                                  the stack's PostgreSQL included (its data stays in run/postgres/),
+#                                  and undo the envelope
+#   deploy/local/stack.sh pg-start / pg-stop
+#                                  start (initdb the first time) / stop the stack's PostgreSQL alone
 #   deploy/local/stack.sh reset    delete the stack's own data: the pessoas table's rows, the Redis
 #                                  keys under PESSOAS_REDIS_PREFIX, the messages of its queues
 #   deploy/local/stack.sh status   what runs, what answers, the envelope
@@ -28,7 +32,9 @@
 #                                  write DIR/supervisord.conf, with DIR in run/'s place (tests run it)
 #
 # Knobs (environment, with defaults):
-#   PESSOAS_DATABASE_URL  postgresql://root@127.0.0.1:5432/pessoas
+#   PESSOAS_STACK_PG_PORT 5433: the stack's PostgreSQL (on 127.0.0.1, socket in run/postgres/);
+#                         PESSOAS_DATABASE_URL is always postgresql://pessoas@127.0.0.1:PORT/pessoas
+#   PESSOAS_PG_BIN        /usr/lib/postgresql/15/bin (initdb, pg_ctl, postgres)
 #   PESSOAS_REDIS_URL     redis://127.0.0.1:6379/0
 #   PESSOAS_AMQP_URL      amqp://guest:guest@127.0.0.1:5672/%2F
 #   PESSOAS_UPSTREAM      uds (unix sockets run/api1.sock, run/api2.sock) or tcp (ports below)
@@ -48,6 +54,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
+# The stack's own cluster, whatever the caller's environment says: a benchmark must never land on
+# the machine's default cluster (untuned, shared with the tests) by accident.
+: "${PESSOAS_STACK_PG_PORT:=5433}"
+PESSOAS_DATABASE_URL=postgresql://pessoas@127.0.0.1:$PESSOAS_STACK_PG_PORT/pessoas
 # shellcheck source=deploy/local/lib.sh
 source deploy/local/lib.sh
 export PESSOAS_DATABASE_URL PESSOAS_REDIS_URL PESSOAS_AMQP_URL # for migrate, serve and worker
@@ -196,6 +206,80 @@ marked_pids() { # the processes carrying this run's mark (supervisord and all it
   return 0
 }
 
+# --- the stack's PostgreSQL --------------------------------------------------------------------
+# A cluster of its own under run/postgres/ (data/, the socket, nothing else), with compose's
+# settings: the benchmark measures the tuned server compose deploys, and the machine's default
+# cluster (which the tests and CI use) is left alone. Its data stays between `down` and `up`, as
+# compose's named volume does; `reset` empties the table.
+
+PG_BIN=${PESSOAS_PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_DIR=$RUN/postgres
+PG_DATA=$PG_DIR/data
+PG_LOG=$LOGS/postgres.log
+PG_PORT=$PESSOAS_STACK_PG_PORT
+PG_SETTINGS=$ROOT/deploy/local/postgres.conf
+# Its process titles read "postgres: pessoas-stack: ...": bench/server_cpu.py counts exactly those.
+PG_CLUSTER_NAME=pessoas-stack
+
+as_pg_owner() { # COMMAND...: as the postgres user when root (initdb and postgres refuse root)
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+stack_pg_ctl() { as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" "$@"; }
+stack_pg_up() { "$PG_BIN/pg_isready" -q -t 2 -h 127.0.0.1 -p "$PG_PORT"; }
+stack_pg_pid() { [ -s "$PG_DATA/postmaster.pid" ] && head -1 "$PG_DATA/postmaster.pid" | tr -dc '0-9'; }
+
+stack_pg_prepare() { # directories the owner can reach, the cluster made once, the settings refreshed
+  [ -x "$PG_BIN/initdb" ] || apt_install postgresql-15
+  mkdir -p "$PG_DIR" "$LOGS"
+  touch "$PG_LOG"
+  if [ "$(id -u)" = 0 ]; then
+    chmod 711 "$ROOT/run" # the postgres user must reach run/postgres/ (and nothing else in run/)
+    chown postgres: "$PG_DIR" "$PG_LOG"
+  fi
+  if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+    log "initdb: the stack's PostgreSQL cluster in ${PG_DATA#"$ROOT"/}"
+    as_pg_owner "$PG_BIN/initdb" -D "$PG_DATA" -U pessoas --auth=trust -E UTF8 --locale=C.UTF-8 \
+      </dev/null >>"$PG_LOG" 2>&1 || { tail -n 20 "$PG_LOG" >&2; die "initdb failed (log: run/logs/postgres.log)"; }
+    {
+      echo "# deploy/local/stack.sh: compose's settings, then what only the local cluster needs"
+      echo "include 'compose-settings.conf'"
+      echo "include 'local.conf'"
+    } | as_pg_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
+  fi
+  # Written at each start, so a change of deploy/local/postgres.conf reaches an existing cluster.
+  as_pg_owner tee "$PG_DATA/compose-settings.conf" <"$PG_SETTINGS" >/dev/null
+  as_pg_owner tee "$PG_DATA/local.conf" >/dev/null <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_DIR'
+cluster_name = '$PG_CLUSTER_NAME'
+CONF
+}
+
+stack_pg_start() {
+  if stack_pg_up; then return 0; fi
+  if ss -Hltn "sport = :$PG_PORT" | grep -q .; then
+    die "port $PG_PORT is taken by another process: PESSOAS_STACK_PG_PORT to choose another"
+  fi
+  stack_pg_prepare
+  log "starting the stack's PostgreSQL on 127.0.0.1:$PG_PORT (${PG_DATA#"$ROOT"/})"
+  # The server must not keep the caller's descriptors (the machine lock): see close_inherited_fds.
+  # pg_ctl puts it in a session of its own, so a Ctrl-C where `up` ran does not reach it.
+  (close_inherited_fds && stack_pg_ctl -w -t 60 start </dev/null >/dev/null) ||
+    { tail -n 20 "$PG_LOG" >&2; die "the stack's PostgreSQL did not start (log: run/logs/postgres.log)"; }
+  wait_for "the stack's PostgreSQL" 30 stack_pg_up || die "the stack's PostgreSQL does not answer on $PG_PORT"
+  if [ -z "$(psql "$PG_ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = 'pessoas'" </dev/null)" ]; then
+    psql "$PG_ADMIN_URL" -q -c "CREATE DATABASE pessoas" </dev/null || die "cannot create database pessoas"
+  fi
+}
+
+stack_pg_stop() {
+  [ -s "$PG_DATA/postmaster.pid" ] || return 0
+  log "stopping the stack's PostgreSQL (pid $(stack_pg_pid), fast shutdown)"
+  stack_pg_ctl -m fast -w -t 60 stop </dev/null >/dev/null ||
+    log "pg_ctl stop failed (log: run/logs/postgres.log)"
+}
+
 # --- the envelope (cgroup v1) ------------------------------------------------------------------
 
 cg_dir() { echo "$CG/$1/$PESSOAS_CGROUP"; }
@@ -242,9 +326,12 @@ descendants() { # PID...: those processes and all their descendants
   done
 }
 
-system_service_pids() { # NAME PID... for PostgreSQL, Redis and RabbitMQ (every process, by owner)
+system_service_pids() { # NAME PID... for the stack's PostgreSQL, Redis and RabbitMQ
   local redis_pid
-  echo "postgresql $(pgrep -u postgres | tr '\n' ' ')"
+  # The postmaster and its children (backends forked later are born where it is); never the
+  # machine's default cluster, which runs as the same user.
+  # shellcheck disable=SC2046 # empty when the cluster is not running
+  echo "postgresql $(descendants $(stack_pg_pid) | tr '\n' ' ')"
   redis_pid=$(redis-cli -u "$PESSOAS_REDIS_URL" info server 2>/dev/null | tr -d '\r' |
     sed -n 's/^process_id://p')
   # shellcheck disable=SC2086 # empty when Redis does not say
@@ -360,9 +447,10 @@ cmd_up() {
     return 0
   fi
   ensure_nginx
-  ensure_services
-  ensure_database
+  ensure_redis
+  ensure_rabbitmq
   mkdir -p "$LOGS"
+  stack_pg_start
 
   log "pessoas migrate"
   "$PESSOAS" migrate </dev/null >>"$LOGS/migrate.log" 2>&1 ||
@@ -485,6 +573,7 @@ cmd_down() {
     alive "$pid" && { log "nginx still runs: SIGTERM"; kill -TERM "$pid" 2>/dev/null || true; }
   fi
   rm -f "$RUN"/api*.sock
+  stack_pg_stop # last: the worker, stopped above, may have committed a batch on its way out
   if [ -d "$(cg_dir cpu)" ] || [ -d "$(cg_dir memory)" ] || [ -d "$(cg_dir cpuacct)" ]; then
     envelope_remove
   fi
@@ -520,17 +609,28 @@ cmd_status() {
   else
     row envelope none
   fi
-  for s in postgres redis rabbitmq; do
+  if stack_pg_up; then row postgres "up (the stack's, 127.0.0.1:$PG_PORT, pid $(stack_pg_pid))"; else row postgres DOWN; rc=3; fi
+  for s in redis rabbitmq; do
     if "${s}_up"; then row "$s" up; else row "$s" DOWN; rc=3; fi
   done
   return $rc
 }
 
 cmd_reset() {
-  ensure_services
-  ensure_database
+  local started_pg=""
+  ensure_redis
+  ensure_rabbitmq
   [ -x "$PYTHON" ] || die "$PYTHON is missing: build the venv first (make stack-reset does)"
-  "$PYTHON" "$ROOT/deploy/local/reset.py" </dev/null || die "deploy/local/reset.py failed"
+  if ! stack_pg_up; then
+    stack_pg_start
+    started_pg=1
+  fi
+  "$PYTHON" "$ROOT/deploy/local/reset.py" </dev/null || {
+    [ -n "$started_pg" ] && stack_pg_stop
+    die "deploy/local/reset.py failed"
+  }
+  # Started only to be emptied: stopped again, so nothing is left running.
+  [ -n "$started_pg" ] && stack_pg_stop
   if running_supervisor >/dev/null; then
     log "note: the stack is up; messages a worker holds unacknowledged were not purged," \
       "and in-process state of the instances is theirs (down, reset, up for a clean start)"
@@ -543,6 +643,8 @@ case "${1:-}" in
   reset-embedded) cmd_reset_embedded ;;
   down) cmd_down ;;
   reset) cmd_reset ;;
+  pg-start) stack_pg_start ;;
+  pg-stop) stack_pg_stop ;;
   status) cmd_status ;;
   render-nginx)
     [ -n "${2:-}" ] || die "usage: $0 render-nginx DIR"
@@ -557,7 +659,7 @@ case "${1:-}" in
     render_supervisor "$(cd "$2" && pwd)"
     ;;
   *)
-    sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

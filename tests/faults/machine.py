@@ -25,12 +25,13 @@ RUN = ROOT / "run"
 LOGS = RUN / "logs"
 OUT = RUN / "faults"
 LOCK_PATH = Path("/tmp/pessoas-machine.lock")
-DATABASE_URL = os.environ.get("PESSOAS_DATABASE_URL", "postgresql://root@127.0.0.1:5432/pessoas")
+# The stack runs on a PostgreSQL cluster of its own (deploy/local/stack.sh), never the machine's.
+STACK_PG_PORT = int(os.environ.get("PESSOAS_STACK_PG_PORT", "5433"))
+DATABASE_URL = f"postgresql://pessoas@127.0.0.1:{STACK_PG_PORT}/pessoas"
 REDIS_URL = os.environ.get("PESSOAS_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PREFIX = os.environ.get("PESSOAS_REDIS_PREFIX", "pessoas:")
 AMQP_URL = os.environ.get("PESSOAS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 QUEUE = os.environ.get("PESSOAS_QUEUE_NAME", "pessoas")
-PG_VERSION = sorted(os.listdir("/etc/postgresql"))[-1] if os.path.isdir("/etc/postgresql") else "15"
 
 REDIS_START = [
     "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
@@ -245,6 +246,12 @@ def _quiet(argv: list[str], timeout: float = 10.0) -> bool:
 
 
 def postgres_up() -> bool:
+    """The stack's PostgreSQL answers."""
+    return _quiet(["pg_isready", "-q", "-t", "2", "-h", "127.0.0.1", "-p", str(STACK_PG_PORT)])
+
+
+def machine_postgres_up() -> bool:
+    """The machine's default cluster (the tests' and CI's) answers."""
     return _quiet(["pg_isready", "-q", "-t", "2", "-h", "127.0.0.1", "-p", "5432"])
 
 
@@ -279,11 +286,11 @@ def wait_until(what: str, check, timeout: float) -> float:  # type: ignore[no-un
 
 
 def postgres_stop() -> None:
-    sh(["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, "main", "stop"], timeout=120)
+    sh(["deploy/local/stack.sh", "pg-stop"], timeout=120)
 
 
 def postgres_start() -> float:
-    sh(["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, "main", "start"], timeout=120, check=False)
+    sh(["deploy/local/stack.sh", "pg-start"], timeout=120, check=False)
     return wait_until("PostgreSQL", postgres_up, 120)
 
 
@@ -310,8 +317,9 @@ def rabbitmq_start() -> float:
 
 
 def ensure_services() -> None:
-    """Starts any of PostgreSQL, Redis and RabbitMQ that does not answer (deploy/local/lib.sh)."""
-    if postgres_up() and redis_up() and rabbitmq_up():
+    """Starts any of the machine's PostgreSQL, Redis and RabbitMQ that does not answer
+    (deploy/local/lib.sh). The stack's own PostgreSQL comes and goes with the stack."""
+    if machine_postgres_up() and redis_up() and rabbitmq_up():
         return
     log("a system service is down: starting it again")
     sh(["bash", "-c", "source deploy/local/lib.sh && ensure_services"], timeout=300, check=False)

@@ -273,6 +273,36 @@ def test_postgres_keeps_its_durability(services: dict[str, Any]) -> None:
     assert not [p.name for p in sources if unlogged.search(p.read_text())], "unlogged tables"
 
 
+STACK_POSTGRES_SETTINGS = ROOT / "deploy" / "local" / "postgres.conf"
+
+
+def postgres_settings_of_compose(services: dict[str, Any]) -> dict[str, str]:
+    command = [str(part) for part in services["postgres"]["command"]]
+    assert command[0] == "postgres" and command[1::2] == ["-c"] * (len(command) // 2)
+    return dict(setting.split("=", 1) for setting in command[2::2])
+
+
+def postgres_settings_of_the_stack(text: str) -> dict[str, str]:
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    pairs = [line.split("=", 1) for line in lines if line]
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def test_the_local_stacks_postgres_has_exactly_composes_settings(services: dict[str, Any]) -> None:
+    # deploy/local/stack.sh gives its own cluster deploy/local/postgres.conf: the benchmark must
+    # measure the PostgreSQL compose deploys, not a differently tuned one.
+    stack = postgres_settings_of_the_stack(STACK_POSTGRES_SETTINGS.read_text())
+    assert stack == postgres_settings_of_compose(services)
+    assert stack["fsync"] == "on" and stack["synchronous_commit"] == "on"
+
+
+def test_a_setting_that_differs_between_compose_and_the_stack_is_seen(services: dict[str, Any]) -> None:
+    text = STACK_POSTGRES_SETTINGS.read_text().replace("shared_buffers = 256MB", "shared_buffers = 128MB")
+    assert postgres_settings_of_the_stack(text) != postgres_settings_of_compose(services)
+    dropped = "\n".join(line for line in text.splitlines() if not line.startswith("jit"))
+    assert "jit" not in postgres_settings_of_the_stack(dropped)
+
+
 # --- nginx -------------------------------------------------------------------------------------
 
 
