@@ -32,14 +32,14 @@ BODY = {"apelido": "ana", "nome": "Ana Souza", "nascimento": "1990-05-17", "stac
 class UnavailableQueue:
     """A broker that is down: it says for certain that nothing was handed over."""
 
-    async def put(self, pessoa):
+    async def put(self, pessoa, since=None):
         raise StorageUnavailable("broker down")
 
 
 class UnconfirmedQueue:
     """A broker that took the message but never confirmed it: storage may still happen."""
 
-    async def put(self, pessoa):
+    async def put(self, pessoa, since=None):
         raise TimeoutError("no confirm")
 
 
@@ -51,7 +51,7 @@ class HeldQueue:
         self.store = store
         self.waits = 0
 
-    async def put(self, pessoa):
+    async def put(self, pessoa, since=None):
         self.held.append(pessoa)
 
     async def wait_until_stored(self):

@@ -198,8 +198,8 @@ class CountingQueue:
         self._inner = inner
         self._failures = _Failures("queue", ("put", "wait_until_stored", "waiting"))
 
-    async def put(self, pessoa: Pessoa) -> None:
-        await self._failures.watch("put", self._inner.put(pessoa))
+    async def put(self, pessoa: Pessoa, since: float | None = None) -> None:
+        await self._failures.watch("put", self._inner.put(pessoa, since))
 
     async def wait_until_stored(self) -> None:
         await self._failures.watch("wait_until_stored", self._inner.wait_until_stored())
