@@ -1,6 +1,7 @@
 """The use cases over the in-memory adapters: assertions on state, not on calls."""
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -263,3 +264,71 @@ async def test_a_cancelled_background_restore_reports_nothing_and_the_next_creat
     assert not again.done()
     again.cancel()
     await asyncio.sleep(0)
+
+
+class UnprovableQueue(HeldQueue):
+    """A broker whose counts cannot be read: the drain cannot be proven, until it can."""
+
+    def __init__(self, store, failures):
+        super().__init__(store)
+        self.failures = list(failures)
+
+    async def wait_until_stored(self):
+        if self.failures:
+            self.waits += 1
+            raise StorageUnavailable(self.failures.pop(0))
+        await super().wait_until_stored()
+
+
+async def test_a_restore_that_cannot_prove_the_drain_fails_closed_says_why_once_and_completes_later(
+    store, caplog
+):
+    queue = UnprovableQueue(store, ["management API unreachable"] * 3 + ["management API refuses"])
+    cache = InMemoryPessoaCache()
+    restore = RestoreReservations(cache, store, queue)
+    for reason in ["unreachable"] * 3 + ["refuses"]:
+        with pytest.raises(StorageUnavailable):
+            await restore()
+        assert not await cache.is_ready()
+        assert restore.problem == f"management API {reason}"
+    with pytest.raises(ReservationsLost):
+        await CreatePessoa(cache, queue)(BODY)
+    lines = [r.getMessage() for r in caplog.records if "cannot be restored yet" in r.getMessage()]
+    assert len(lines) == 2  # one when the reason appeared, one when it changed
+    assert "unreachable" in lines[0] and "refuses" in lines[1]
+    await restore()
+    assert await cache.is_ready()
+    assert restore.problem is None
+
+
+async def test_a_creation_tells_the_queue_when_it_asked_for_the_reservation(cache):
+    class TimedCache(InMemoryPessoaCache):
+        async def reserve(self, pessoa):
+            self.reserved_at = time.monotonic()
+            return True
+
+    class SinceQueue:
+        async def put(self, pessoa, since=None):
+            self.since = since
+
+    timed, queue = TimedCache(), SinceQueue()
+    before = time.monotonic()
+    await CreatePessoa(timed, queue)(BODY)
+    assert before <= queue.since <= timed.reserved_at
+
+
+async def test_the_direct_queue_waits_for_the_puts_under_way_when_it_is_asked(store):
+    class SlowWriter(InMemoryPessoaStore):
+        async def add_many(self, pessoas):
+            await asyncio.sleep(0.05)
+            return await super().add_many(pessoas)
+
+    writer = SlowWriter()
+    queue = DirectPersistenceQueue(writer)
+    pessoa = make_pessoa()
+    put = asyncio.create_task(queue.put(pessoa))
+    await asyncio.sleep(0)
+    await queue.wait_until_stored()
+    assert await writer.get(pessoa.id) == pessoa
+    await put
+    await queue.wait_until_stored()  # nothing under way: returns at once

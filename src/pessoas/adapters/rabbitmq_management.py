@@ -55,6 +55,7 @@ class ManagementApi:
         queues: QueueNames,
         timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,  # tests answer in place of a broker
     ) -> None:
         if not urls:
             raise ValueError("no RabbitMQ management URL given")
@@ -63,6 +64,7 @@ class ManagementApi:
         self._queues = queues
         self._timeout = timeout
         self._clock = clock
+        self._transport = transport
 
     async def read_round(self) -> BrokerRound:
         """The queue's and the delay queue's waiting messages and the delay queue's entry counter.
@@ -80,7 +82,9 @@ class ManagementApi:
 
     async def _read_from(self, base: str, auth: tuple[str, str] | None) -> BrokerRound:
         # One client per round: rounds are seconds apart and only happen during a restore.
-        async with httpx.AsyncClient(base_url=base, auth=auth, timeout=self._timeout) as client:
+        async with httpx.AsyncClient(
+            base_url=base, auth=auth, timeout=self._timeout, transport=self._transport
+        ) as client:
             sent = self._clock()
             overview = await _get_json(client, "api/overview")
             if overview.get("rates_mode") == "none":
