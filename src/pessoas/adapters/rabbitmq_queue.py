@@ -56,6 +56,10 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+# The least time between two reads of the management API (its figures change less often).
+_ROUND_PAUSE = 1.0
+
+
 class _Definitely(Exception):
     """Internal: this attempt certainly left nothing in the queue."""
 
@@ -157,9 +161,12 @@ class RabbitmqPersistenceQueue:
         fence = now + self.fence_delay
         proof = DrainProof(fence=fence, max_age=self._stats_max_age)
         give_up = fence + 4 * self._stats_max_age + self._drain_patience
+        pause = 0.0  # the first round at once: an unreachable API is reported without delay
         while True:
             now = time.monotonic()
-            await asyncio.sleep(max(proof.next_read_at(now) - now, 0.0))
+            await asyncio.sleep(max(proof.next_read_at(now) - now, pause))
+            # After a round that starts the proof over, not a storm of reads.
+            pause = _ROUND_PAUSE
             read = await self._management.read_round()
             if proof.add(read):
                 return
