@@ -117,3 +117,17 @@ def test_management_urls_follow_the_amqp_urls():
 )
 def test_the_vhost_is_read_from_the_amqp_url(url, vhost):
     assert vhost_of(url) == vhost
+
+
+def test_the_container_derives_the_management_api_and_the_statistics_age_from_the_settings():
+    from pessoas.container.rabbitmq import management_urls, stats_max_age
+    from pessoas.settings import Settings
+
+    derived = Settings.model_construct(amqp_url="amqp://u:p@r1:5681/%2F, amqp://u:p@r2:5682/%2F")
+    assert management_urls(derived) == ["http://u:p@r1:15672/", "http://u:p@r2:15672/"]
+    named = Settings.model_construct(
+        amqp_url="amqp://u:p@r1:5681/", rabbitmq_management_url="http://m:q@r1:15681/,http://m:q@r2:15682/"
+    )
+    assert management_urls(named) == ["http://m:q@r1:15681/", "http://m:q@r2:15682/"]
+    # Sampled by the queue, then collected by the plugin: two intervals.
+    assert stats_max_age(Settings.model_construct(rabbitmq_stats_interval=1.5)) == 3.0
