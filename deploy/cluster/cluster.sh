@@ -316,11 +316,18 @@ apps_up() {
       -g "pid $RUN/nginx/nginx.pid; user root;"
   )
   wait_for "every API and nginx on :9999" "$PESSOAS_UP_TIMEOUT" apps_answer
+  # A fresh Redis: each API restores the reservations first, after the publish deadline and the
+  # management API's proof that the queues drained (docs/faults.md); creations wait for it.
+  wait_for "every API ready (reservations restored)" "$PESSOAS_UP_TIMEOUT" apps_ready
 }
 apps_answer() {
   local n
   for n in "${APIS[@]}"; do curl -sf -m 2 --unix-socket "$RUN/api$n.sock" http://localhost/health >/dev/null || return 1; done
   curl -sf -m 2 http://127.0.0.1:9999/health >/dev/null
+}
+apps_ready() {
+  local n
+  for n in "${APIS[@]}"; do curl -sf -m 2 --unix-socket "$RUN/api$n.sock" http://localhost/ready >/dev/null || return 1; done
 }
 apps_down() {
   local pid
