@@ -48,6 +48,12 @@ def test_a_round_that_is_not_empty_starts_the_proof_over(waiting):
     assert run(proof, rounds) == [False] * 7 + [True]
 
 
+def test_a_first_round_with_messages_waiting_proves_nothing_and_the_next_four_do():
+    proof = DrainProof(fence=0.0, max_age=AGE)
+    times = spaced(100.0, 5)
+    assert run(proof, [at(times[0], waiting=3)] + [at(t) for t in times[1:]]) == [False] * 4 + [True]
+
+
 def test_a_message_entering_the_delay_queue_starts_the_proof_over_from_that_round():
     # The counts were zero each time, but the counter moved: something went round between the
     # queues between two samples.

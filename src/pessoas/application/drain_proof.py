@@ -71,7 +71,7 @@ class DrainProof:
 
     def next_read_at(self, now: float) -> float:
         """The earliest clock at which a round can extend the proof (now, if any will do)."""
-        if not self._chain:
+        if len(self._chain) == 0:
             return now
         after = self._chain[-1].answered + self._max_age + _MARGIN
         if len(self._chain) == _QUEUE_ROUND:
@@ -81,7 +81,7 @@ class DrainProof:
     def add(self, read: BrokerRound) -> bool:
         if read.waiting is None or read.waiting > 0:
             # Something waits (or cannot be seen yet): start over from the next empty round.
-            self._chain = []
+            self._chain.clear()
             return False
         if not self._chain or read.delay_entries != self._chain[0].delay_entries:
             # A message entered the delay queue since the chain began: this round begins a new one.
