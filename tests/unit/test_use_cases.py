@@ -294,11 +294,21 @@ async def test_a_restore_that_cannot_prove_the_drain_fails_closed_says_why_once_
     with pytest.raises(ReservationsLost):
         await CreatePessoa(cache, queue)(BODY)
     lines = [r.getMessage() for r in caplog.records if "cannot be restored yet" in r.getMessage()]
-    assert len(lines) == 2  # one when the reason appeared, one when it changed
-    assert "unreachable" in lines[0] and "refuses" in lines[1]
+    assert lines == [  # one when the reason appeared, one when it changed
+        "the apelido reservations cannot be restored yet, retrying: management API unreachable",
+        "the apelido reservations cannot be restored yet, retrying: management API refuses",
+    ]
     await restore()
     assert await cache.is_ready()
     assert restore.problem is None
+
+
+async def test_a_failure_without_words_is_still_logged_once(store, caplog):
+    restore = RestoreReservations(InMemoryPessoaCache(), store, UnprovableQueue(store, ["", ""]))
+    for _ in range(2):
+        with pytest.raises(StorageUnavailable):
+            await restore()
+    assert len([r for r in caplog.records if "cannot be restored yet" in r.getMessage()]) == 1
 
 
 async def test_a_creation_tells_the_queue_when_it_asked_for_the_reservation(cache):
