@@ -10,7 +10,8 @@
 #
 # The topology (ports on 127.0.0.1):
 #   RabbitMQ    three nodes clustered (rabbit-c1..3@localhost), AMQP 5681..5683, distribution
-#               25681..25683; the pessoas queue is a quorum queue on all three
+#               25681..25683, management API 15681..15683 (statistics every second, which
+#               the APIs are told); the pessoas queue is a quorum queue on all three
 #   Redis       a primary (6391) and a replica (6392), three Sentinels (26391..26393, quorum 2,
 #               master name pessoas); reservations wait for the replica (WAIT 1)
 #   PostgreSQL  15, a primary (5441) and a streaming hot standby (5442), run as the postgres
@@ -36,6 +37,11 @@ RABBIT_SBIN=${RABBIT_SBIN:-/usr/lib/rabbitmq/bin}
 RABBIT_NODES=(1 2 3)
 RABBIT_PORT_BASE=5680
 RABBIT_DIST_BASE=25680
+RABBIT_MANAGEMENT_BASE=15680 # each node's management API: 15681..15683
+# How often the nodes sample the queues' counts (collect_statistics_interval and the quorum
+# queues' tick), in seconds: the restore after a cache loss trusts a count as at most two of
+# these old, so a short one keeps that restore short (docs/faults.md). The APIs are told it.
+RABBIT_STATS_INTERVAL=1
 REDIS_PRIMARY=6391
 REDIS_REPLICA=6392
 SENTINEL_PORTS=(26391 26392 26393)
@@ -60,6 +66,15 @@ app_env() {
   echo "PESSOAS_REDIS_WAIT_REPLICAS=1"
   echo "PESSOAS_AMQP_URL=$(amqp_urls)"
   echo "PESSOAS_QUEUE_TYPE=quorum"
+  echo "PESSOAS_RABBITMQ_MANAGEMENT_URL=$(management_urls)"
+  echo "PESSOAS_RABBITMQ_STATS_INTERVAL=$RABBIT_STATS_INTERVAL"
+}
+
+management_urls() {
+  local n urls=()
+  for n in "${RABBIT_NODES[@]}"; do urls+=("http://guest:guest@127.0.0.1:$((RABBIT_MANAGEMENT_BASE + n))/"); done
+  local IFS=,
+  echo "${urls[*]}"
 }
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
@@ -91,7 +106,8 @@ rabbit_env() { # N: the environment of node N (and of the CLI talking to it)
   echo "RABBITMQ_NODE_IP_ADDRESS=127.0.0.1"
   echo "RABBITMQ_NODE_PORT=$((RABBIT_PORT_BASE + n))"
   echo "RABBITMQ_DIST_PORT=$((RABBIT_DIST_BASE + n))"
-  echo "RABBITMQ_CONFIG_FILE=$RUN/rabbitmq/rabbitmq.conf"
+  echo "RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf"
+  echo "RABBITMQ_ADVANCED_CONFIG_FILE=$RUN/rabbitmq/advanced.config"
   echo "RABBITMQ_ENABLED_PLUGINS_FILE=$RUN/rabbitmq/enabled_plugins"
   echo "RABBITMQ_MNESIA_BASE=$dir/mnesia"
   echo "RABBITMQ_LOG_BASE=$dir/log"
@@ -112,7 +128,8 @@ rabbit_up() {
     head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$RUN/rabbitmq/.erlang.cookie"
     chmod 400 "$RUN/rabbitmq/.erlang.cookie"
   fi
-  echo "[]." >"$RUN/rabbitmq/enabled_plugins"
+  echo "[rabbitmq_management]." >"$RUN/rabbitmq/enabled_plugins"
+  echo "[{rabbit, [{quorum_tick_interval, $((RABBIT_STATS_INTERVAL * 1000))}]}]." >"$RUN/rabbitmq/advanced.config"
   {
     echo "# Written by deploy/cluster/cluster.sh: the three local nodes find each other from this list."
     echo "cluster_formation.peer_discovery_backend = classic_config"
@@ -120,10 +137,21 @@ rabbit_up() {
     echo "cluster_partition_handling = pause_minority"
     echo "vm_memory_high_watermark.absolute = 256MiB"
     echo "disk_free_limit.absolute = 100MB"
+    echo "collect_statistics_interval = $((RABBIT_STATS_INTERVAL * 1000))"
   } >"$RUN/rabbitmq/rabbitmq.conf"
+  for n in "${RABBIT_NODES[@]}"; do
+    mkdir -p "$RUN/rabbitmq/c$n"
+    # The shared lines, and this node's own management listener.
+    {
+      cat "$RUN/rabbitmq/rabbitmq.conf"
+      echo "management.tcp.ip = 127.0.0.1"
+      echo "management.tcp.port = $((RABBIT_MANAGEMENT_BASE + n))"
+    } >"$RUN/rabbitmq/c$n/rabbitmq.conf"
+  done
   for n in "${RABBIT_NODES[@]}"; do rabbit_start "$n"; done
   for n in "${RABBIT_NODES[@]}"; do
     wait_for "RabbitMQ node c$n" "$PESSOAS_UP_TIMEOUT" tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + n))
+    wait_for "RabbitMQ node c$n's management API" 60 tcp_open 127.0.0.1 $((RABBIT_MANAGEMENT_BASE + n))
   done
   wait_for "three RabbitMQ nodes in one cluster" 120 rabbit_clustered
 }
@@ -288,11 +316,18 @@ apps_up() {
       -g "pid $RUN/nginx/nginx.pid; user root;"
   )
   wait_for "every API and nginx on :9999" "$PESSOAS_UP_TIMEOUT" apps_answer
+  # A fresh Redis: each API restores the reservations first, after the publish deadline and the
+  # management API's proof that the queues drained (docs/faults.md); creations wait for it.
+  wait_for "every API ready (reservations restored)" "$PESSOAS_UP_TIMEOUT" apps_ready
 }
 apps_answer() {
   local n
   for n in "${APIS[@]}"; do curl -sf -m 2 --unix-socket "$RUN/api$n.sock" http://localhost/health >/dev/null || return 1; done
   curl -sf -m 2 http://127.0.0.1:9999/health >/dev/null
+}
+apps_ready() {
+  local n
+  for n in "${APIS[@]}"; do curl -sf -m 2 --unix-socket "$RUN/api$n.sock" http://localhost/ready >/dev/null || return 1; done
 }
 apps_down() {
   local pid

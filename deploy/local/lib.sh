@@ -77,6 +77,8 @@ AMQP_VHOST=$(url_part "$PESSOAS_AMQP_URL" vhost)
 postgres_up() { pg_isready -q -t 2 -d "$PG_ADMIN_URL"; }
 redis_up() { [ "$(timeout 3 redis-cli -u "$PESSOAS_REDIS_URL" ping 2>/dev/null)" = PONG ]; }
 rabbitmq_up() { tcp_open "$AMQP_HOST" "$AMQP_PORT"; }
+AMQP_MANAGEMENT_PORT=${AMQP_MANAGEMENT_PORT:-15672}
+rabbitmq_management_up() { tcp_open "$AMQP_HOST" "$AMQP_MANAGEMENT_PORT"; }
 
 ensure_postgres() {
   local fresh=""
@@ -133,6 +135,15 @@ ensure_rabbitmq() {
   fi
   wait_for RabbitMQ 120 rabbitmq_up ||
     die "RabbitMQ does not answer on $AMQP_HOST:$AMQP_PORT after 120 s (logs: /var/log/rabbitmq/)"
+  # The restore after a cache loss reads the queues' unacknowledged counts from the management
+  # API (docs/faults.md): without it, a Redis restart leaves creations refused.
+  if ! rabbitmq_management_up; then
+    log "enabling RabbitMQ's management plugin (port $AMQP_MANAGEMENT_PORT)"
+    rabbitmq-plugins enable rabbitmq_management >/dev/null ||
+      die "rabbitmq-plugins enable rabbitmq_management failed"
+  fi
+  wait_for "RabbitMQ's management API" 60 rabbitmq_management_up ||
+    die "RabbitMQ's management API does not answer on $AMQP_HOST:$AMQP_MANAGEMENT_PORT after 60 s"
 }
 
 ensure_services() {

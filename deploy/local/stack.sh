@@ -46,6 +46,7 @@
 #   PESSOAS_METRICS       on; off collects and serves no metrics (PESSOAS_ACCESS_LOG=on adds an
 #                         access log): both reach the API instances and the worker as they are
 #   PESSOAS_UP_TIMEOUT    60 (seconds `up` waits for health)
+#   PESSOAS_UP_READY_TIMEOUT 150 (seconds `up` then waits for both instances' /ready)
 #   PESSOAS_STOP_TIMEOUT  30 (seconds a program has to stop after SIGTERM before SIGKILL)
 #   PESSOAS_EXECUTABLE    .venv/bin/pessoas (what the programs run; tests put a stand-in here)
 #   ENVELOPE              0; 1 puts the server side in the cgroups below (with `up`)
@@ -81,6 +82,7 @@ STACK_MARK=PESSOAS_STACK_RUN_DIR
 : "${PESSOAS_API_PORTS:=9001 9002}"
 : "${PESSOAS_WORKER_ARGS:=}"
 : "${PESSOAS_UP_TIMEOUT:=60}"
+: "${PESSOAS_UP_READY_TIMEOUT:=150}"
 : "${PESSOAS_STOP_TIMEOUT:=30}"
 : "${ENVELOPE:=0}"
 : "${PESSOAS_ENVELOPE_CPUS:=1.5}"
@@ -402,6 +404,15 @@ instance_health() { # N
   fi
 }
 stack_health() { instance_health 1 && instance_health 2 && curl -sf -m 2 http://127.0.0.1:9999/health; }
+instance_ready() { # N: /ready answers 200 (the apelido reservations are complete, storage and queue answer)
+  if [ "$PESSOAS_UPSTREAM" = uds ]; then
+    curl -sf -m 2 -o /dev/null --unix-socket "$RUN/api$1.sock" http://localhost/ready
+  else
+    local port=API$1_PORT
+    curl -sf -m 2 -o /dev/null "http://127.0.0.1:${!port}/ready"
+  fi
+}
+stack_ready() { instance_ready 1 && instance_ready 2; }
 
 tail_logs() {
   local f
@@ -492,6 +503,13 @@ cmd_up() {
     log "the stack did not answer within ${PESSOAS_UP_TIMEOUT}s: stopping it"
     cmd_down >&2 || true
     die "deploy/local/stack.sh up failed: no answer from http://127.0.0.1:9999/health (logs above, in run/logs/)"
+  fi
+  # An empty Redis (first start, or after stack-reset) means a restore of the apelido
+  # reservations, which first proves the queues drained: the publish deadline plus four rounds of
+  # RabbitMQ's statistics (docs/faults.md). Creations are refused until then, so wait for it.
+  log "waiting up to ${PESSOAS_UP_READY_TIMEOUT}s for both instances' /ready (the restore of the reservations)"
+  if ! wait_for "both instances ready" "$PESSOAS_UP_READY_TIMEOUT" stack_ready; then
+    log "not ready within ${PESSOAS_UP_READY_TIMEOUT}s: creations answer 503 until it is (see /ready's reasons)"
   fi
   [ "$ENVELOPE" = 1 ] && envelope_report_stack
   log "up: http://127.0.0.1:9999 (supervisor pid $(pid_of "$SUPERVISOR_PID"), nginx pid $(pid_of "$NGINX_PID"); logs in run/logs/)"

@@ -117,6 +117,25 @@ class Settings(BaseSettings):
         default=10.0, description="how long a publish waits for others to share its message"
     )
     publish_batch_max: int = Field(default=256, description="most pessoas in one message")
+    publish_deadline: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds from a creation's reservation to its confirm: a publish that misses it "
+        "answers 503 and closes its connection; a restore after a cache loss waits this long first",
+    )
+    rabbitmq_management_url: str | None = Field(
+        default=None,
+        description="RabbitMQ management API URL, or several separated by commas (a cluster's "
+        "nodes), read by the restore after a cache loss (a monitoring-tagged user is enough); "
+        "unset: each PESSOAS_AMQP_URL's host and credentials on port 15672",
+    )
+    rabbitmq_stats_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds between two samples of the broker's statistics (its "
+        "collect_statistics_interval, or quorum queues' tick interval if longer): the restore "
+        "trusts a count of the management API as at most twice this old",
+    )
 
     worker_batch_max: int = Field(default=1000, description="most pessoas in one worker transaction")
 

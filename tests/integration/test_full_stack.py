@@ -18,6 +18,8 @@ from asgi_lifespan import LifespanManager
 
 from pessoas.adapters.pessoa_json import pessoa_to_json
 from pessoas.adapters.postgres_store import PostgresPessoaStore
+from pessoas.adapters.rabbitmq_management import ManagementApi, management_urls_for
+from pessoas.adapters.rabbitmq_message import QueueNames
 from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
 from pessoas.container import build_container
 from pessoas.domain.errors import StorageUnavailable
@@ -45,16 +47,35 @@ def settings(schema: str, redis_prefix: str, queue_name: str, pool) -> Settings:
         queue_name=queue_name,
         database_pool_min=1,
         database_pool_max=4,
+        # The restore after a cache loss waits this deadline first (docs/faults.md): shorter than
+        # the default, yet long enough for a burst of 300 creations through one event loop.
+        publish_deadline=5.0,
     )
 
 
 @contextlib.asynccontextmanager
 async def instance(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(build_container(settings))
-    async with LifespanManager(app, startup_timeout=30) as manager:
+    # Longer than the start-up restore's own bound (STARTUP_RESTORE_SECONDS).
+    async with LifespanManager(app, startup_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as client:
+            # Each test's Redis prefix starts empty, as after a loss: creations wait for the restore.
+            await until_ready(client)
             yield client
+
+
+# The restore proves the queues drained before it reopens creations: the publish fence, then four
+# rounds of the broker's statistics, each more than two statistics intervals after the last
+# (docs/faults.md), and a new queue's statistics take a few seconds to appear.
+RESTORE_SECONDS = 90.0
+
+
+async def until_ready(client: httpx.AsyncClient) -> None:
+    deadline = time.monotonic() + RESTORE_SECONDS
+    while (response := await client.get("/ready")).status_code != 200:
+        assert time.monotonic() < deadline, f"not ready after {RESTORE_SECONDS} s: {response.json()}"
+        await asyncio.sleep(0.2)
 
 
 @pytest.fixture
@@ -151,7 +172,9 @@ async def test_a_redis_emptied_under_a_running_instance_answers_503_then_recover
     await redis_client.delete(*keys)
     refused = await api1.post("/pessoas", json=BODY)
     assert refused.status_code == 503
-    deadline = time.monotonic() + 15
+    # The restore proves the queues drained first: the fence, then four rounds of the broker's
+    # statistics, each more than two statistics intervals after the last (docs/faults.md).
+    deadline = time.monotonic() + RESTORE_SECONDS
     while True:
         again = await api1.post("/pessoas", json=BODY)
         if again.status_code != 503:
@@ -167,7 +190,15 @@ class TestRabbitmqQueueContract(QueueContract):
 
     @pytest.fixture
     async def queue(self, settings, worker) -> AsyncIterator[RabbitmqPersistenceQueue]:
-        queue = RabbitmqPersistenceQueue(AMQP_URL, settings.queue_name, window_ms=1)
+        queue = RabbitmqPersistenceQueue(
+            AMQP_URL,
+            settings.queue_name,
+            window_ms=1,
+            publish_deadline=settings.publish_deadline,
+            management=ManagementApi(
+                management_urls_for([AMQP_URL]), "/", QueueNames.of(settings.queue_name)
+            ),
+        )
         await queue.open()
         try:
             yield queue
@@ -177,13 +208,21 @@ class TestRabbitmqQueueContract(QueueContract):
     @pytest.fixture
     def delivered(self, queue, pool):
         async def wait_for_storage():
-            await queue.wait_until_stored(settle=0.3, give_up_after=15)
+            await queue.wait_until_stored()
             return PostgresPessoaStore(pool)
 
         return wait_for_storage
 
 
-async def test_waiting_for_storage_gives_up_when_rabbitmq_is_unreachable(queue_name):
-    queue = RabbitmqPersistenceQueue("amqp://guest:guest@127.0.0.1:1/", queue_name)
-    with pytest.raises(StorageUnavailable):
-        await queue.wait_until_stored(settle=0.1, give_up_after=1)
+async def test_waiting_for_storage_fails_at_once_when_the_management_api_is_unreachable(queue_name):
+    management = ManagementApi(["http://guest:guest@127.0.0.1:1/"], "/", QueueNames.of(queue_name))
+    queue = RabbitmqPersistenceQueue(AMQP_URL, queue_name, management=management)
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="management API"):
+        await queue.wait_until_stored()
+    assert time.monotonic() - started < 5  # the first round fails: no fence is waited for nothing
+
+
+async def test_without_a_management_api_waiting_for_storage_refuses(queue_name):
+    with pytest.raises(StorageUnavailable, match="management API"):
+        await RabbitmqPersistenceQueue(AMQP_URL, queue_name).wait_until_stored()

@@ -33,8 +33,9 @@ __all__ = ["queue_name"]  # a fixture, re-exported for pytest
 
 BODY = {"apelido": "prontidão", "nome": "Pronta", "nascimento": "2000-10-01", "stack": None}
 # How long /ready may take to follow a change: a few readiness intervals plus a probe's timeout
-# (and, for Redis, the restore's wait for the queue to settle).
-FOLLOW_SECONDS = 20.0
+# (and, for Redis and at start, the restore's proof that the queues drained: the publish fence,
+# then four rounds of the broker's statistics, each more than two statistics intervals apart).
+FOLLOW_SECONDS = 90.0
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -92,6 +93,7 @@ async def test_ready_follows_a_service_going_away_and_coming_back(
         database_pool_min=1,
         database_pool_max=2,
         ready_interval=0.2,
+        publish_deadline=1.0,  # the restore's fence: kept short
     )
     try:
         async with instance(settings) as api:

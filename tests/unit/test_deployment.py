@@ -216,6 +216,16 @@ def test_the_app_services_run_the_cli(services: dict[str, Any]) -> None:
         assert "@rabbitmq:" in env["PESSOAS_AMQP_URL"]
 
 
+def test_rabbitmq_serves_the_management_api_the_restore_reads(services: dict[str, Any]) -> None:
+    # The restore after a cache loss fails closed without it (docs/faults.md).
+    assert services["rabbitmq"]["image"].endswith("-management")
+    assert "@rabbitmq:15672" in services["api"]["environment"]["PESSOAS_RABBITMQ_MANAGEMENT_URL"]
+    conf = (ROOT / "deploy/rabbitmq/rabbitmq.conf").read_text()
+    interval_ms = int(re.search(r"^collect_statistics_interval\s*=\s*(\d+)", conf, re.MULTILINE)[1])
+    stats_interval = float(services["api"]["environment"].get("PESSOAS_RABBITMQ_STATS_INTERVAL", 5.0))
+    assert stats_interval * 1000 >= interval_ms
+
+
 TWO_PART_VERSIONS = {"postgres"}  # PostgreSQL 10 and later: 15.8 is an exact release
 
 

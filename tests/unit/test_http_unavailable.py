@@ -16,7 +16,7 @@ BODY = {"apelido": "ana", "nome": "Ana", "nascimento": "2000-01-01"}
 
 
 class RefusingQueue:
-    async def put(self, pessoa):
+    async def put(self, pessoa, since=None):
         raise StorageUnavailable("broker down")
 
     async def wait_until_stored(self):
@@ -27,7 +27,7 @@ class RefusingQueue:
 
 
 class UnconfirmedQueue(RefusingQueue):
-    async def put(self, pessoa):
+    async def put(self, pessoa, since=None):
         raise StorageUncertain("sent, never confirmed")
 
 

@@ -215,6 +215,24 @@ def test_backing_services_are_replicated(rendered: list[Object]) -> None:
     assert config(rendered)["PESSOAS_QUEUE_TYPE"] == "quorum"
 
 
+def test_the_api_reads_the_management_api_with_statistics_no_fresher_than_it_assumes(
+    rendered: list[Object],
+) -> None:
+    # The restore after a cache loss fails closed without the management API (docs/faults.md).
+    settings = config(rendered)
+    api = one(rendered, "Deployment", "pessoas-api")["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item.get("value") for item in api["env"]}
+    assert env["PESSOAS_RABBITMQ_MANAGEMENT_URL"].endswith("@$(AMQP_HOST):$(AMQP_MANAGEMENT_PORT)/")
+    assert settings["AMQP_MANAGEMENT_PORT"] == "15672"  # the operator's Service port "management"
+    spec = one(rendered, "RabbitmqCluster", "pessoas-rabbitmq")["spec"]
+    assert spec["image"].endswith("-management")
+    found = re.search(
+        r"^\s*collect_statistics_interval\s*=\s*(\d+)", spec["rabbitmq"]["additionalConfig"], re.M
+    )
+    assert found is not None
+    assert float(settings["PESSOAS_RABBITMQ_STATS_INTERVAL"]) * 1000 >= int(found[1])
+
+
 def test_the_application_reaches_what_the_operators_create(rendered: list[Object]) -> None:
     settings = config(rendered)
     rabbitmq = one(rendered, "RabbitmqCluster", "pessoas-rabbitmq")["metadata"]["name"]

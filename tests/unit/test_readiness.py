@@ -172,3 +172,23 @@ async def test_several_reasons_are_logged_on_one_line(caplog):
     await probe.refresh()
     logged = [r.getMessage() for r in caplog.records]
     assert logged == ["not ready: storage: storage down; queue: broker down"]
+
+
+class UnprovableQueue(DirectPersistenceQueue):
+    async def wait_until_stored(self) -> None:
+        raise StorageUnavailable("RabbitMQ management API: http://r:15672: ConnectError")
+
+
+async def test_a_restore_that_cannot_complete_says_why_in_the_reasons():
+    store = InMemoryPessoaStore()
+    cache = InMemoryPessoaCache()
+    queue = UnprovableQueue(store)
+    probe = Readiness(cache, store, queue, RestoreReservations(cache, store, queue))
+    assert (await probe.refresh()).reasons == ("cache: apelido reservations are being restored",)
+    await asyncio.sleep(0.05)  # the restore it started has failed by now
+    state = await probe.refresh()
+    assert not state.ready
+    assert state.reasons == (
+        "cache: apelido reservations are being restored (cannot complete: "
+        "RabbitMQ management API: http://r:15672: ConnectError)",
+    )

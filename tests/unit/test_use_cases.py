@@ -1,6 +1,7 @@
 """The use cases over the in-memory adapters: assertions on state, not on calls."""
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -32,14 +33,14 @@ BODY = {"apelido": "ana", "nome": "Ana Souza", "nascimento": "1990-05-17", "stac
 class UnavailableQueue:
     """A broker that is down: it says for certain that nothing was handed over."""
 
-    async def put(self, pessoa):
+    async def put(self, pessoa, since=None):
         raise StorageUnavailable("broker down")
 
 
 class UnconfirmedQueue:
     """A broker that took the message but never confirmed it: storage may still happen."""
 
-    async def put(self, pessoa):
+    async def put(self, pessoa, since=None):
         raise TimeoutError("no confirm")
 
 
@@ -51,7 +52,7 @@ class HeldQueue:
         self.store = store
         self.waits = 0
 
-    async def put(self, pessoa):
+    async def put(self, pessoa, since=None):
         self.held.append(pessoa)
 
     async def wait_until_stored(self):
@@ -263,3 +264,81 @@ async def test_a_cancelled_background_restore_reports_nothing_and_the_next_creat
     assert not again.done()
     again.cancel()
     await asyncio.sleep(0)
+
+
+class UnprovableQueue(HeldQueue):
+    """A broker whose counts cannot be read: the drain cannot be proven, until it can."""
+
+    def __init__(self, store, failures):
+        super().__init__(store)
+        self.failures = list(failures)
+
+    async def wait_until_stored(self):
+        if self.failures:
+            self.waits += 1
+            raise StorageUnavailable(self.failures.pop(0))
+        await super().wait_until_stored()
+
+
+async def test_a_restore_that_cannot_prove_the_drain_fails_closed_says_why_once_and_completes_later(
+    store, caplog
+):
+    queue = UnprovableQueue(store, ["management API unreachable"] * 3 + ["management API refuses"])
+    cache = InMemoryPessoaCache()
+    restore = RestoreReservations(cache, store, queue)
+    for reason in ["unreachable"] * 3 + ["refuses"]:
+        with pytest.raises(StorageUnavailable):
+            await restore()
+        assert not await cache.is_ready()
+        assert restore.problem == f"management API {reason}"
+    with pytest.raises(ReservationsLost):
+        await CreatePessoa(cache, queue)(BODY)
+    lines = [r.getMessage() for r in caplog.records if "cannot be restored yet" in r.getMessage()]
+    assert lines == [  # one when the reason appeared, one when it changed
+        "the apelido reservations cannot be restored yet, retrying: management API unreachable",
+        "the apelido reservations cannot be restored yet, retrying: management API refuses",
+    ]
+    await restore()
+    assert await cache.is_ready()
+    assert restore.problem is None
+
+
+async def test_a_failure_without_words_is_still_logged_once(store, caplog):
+    restore = RestoreReservations(InMemoryPessoaCache(), store, UnprovableQueue(store, ["", ""]))
+    for _ in range(2):
+        with pytest.raises(StorageUnavailable):
+            await restore()
+    assert len([r for r in caplog.records if "cannot be restored yet" in r.getMessage()]) == 1
+
+
+async def test_a_creation_tells_the_queue_when_it_asked_for_the_reservation(cache):
+    class TimedCache(InMemoryPessoaCache):
+        async def reserve(self, pessoa):
+            self.reserved_at = time.monotonic()
+            return True
+
+    class SinceQueue:
+        async def put(self, pessoa, since=None):
+            self.since = since
+
+    timed, queue = TimedCache(), SinceQueue()
+    before = time.monotonic()
+    await CreatePessoa(timed, queue)(BODY)
+    assert before <= queue.since <= timed.reserved_at
+
+
+async def test_the_direct_queue_waits_for_the_puts_under_way_when_it_is_asked(store):
+    class SlowWriter(InMemoryPessoaStore):
+        async def add_many(self, pessoas):
+            await asyncio.sleep(0.05)
+            return await super().add_many(pessoas)
+
+    writer = SlowWriter()
+    queue = DirectPersistenceQueue(writer)
+    pessoa = make_pessoa()
+    put = asyncio.create_task(queue.put(pessoa))
+    await asyncio.sleep(0)
+    await queue.wait_until_stored()
+    assert await writer.get(pessoa.id) == pessoa
+    await put
+    await queue.wait_until_stored()  # nothing under way: returns at once

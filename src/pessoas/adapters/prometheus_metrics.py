@@ -242,9 +242,9 @@ class CountingQueue:
         self._inner = inner
         self._failures = _Failures("queue", ("put", "wait_until_stored", "waiting"))
 
-    async def put(self, pessoa: Pessoa) -> None:
+    async def put(self, pessoa: Pessoa, since: float | None = None) -> None:
         try:
-            await self._inner.put(pessoa)
+            await self._inner.put(pessoa, since)
         except _BACKEND_FAILURES as failure:
             self._failures.count("put", failure)
             raise

@@ -10,6 +10,13 @@ when it is full, whichever comes first).
 Why aiormq: it is asyncio-native, so publishing and waiting for confirms never blocks the event
 loop, and many batches can be in flight on one channel at once (confirms are matched by delivery
 tag), with no thread pool in between.
+
+Why a deadline from the reservation: after the cache loses the apelido reservations, the restore
+must know when no publish of a pessoa reserved before the loss can still reach a queue (the
+fence of :mod:`pessoas.application.drain_proof`). Every publish is therefore confirmed, or given
+up with its connection closed, within ``publish_deadline`` plus ``close_timeout`` of the moment
+its creation asked for the reservation; the restore waits that long before it trusts the
+broker's counts.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ import aiormq
 import aiormq.abc
 from pamqp.commands import Basic
 
+from pessoas.adapters.rabbitmq_management import ManagementApi
 from pessoas.adapters.rabbitmq_message import QueueNames, batch_message, use_orjson_encoder
 from pessoas.adapters.rabbitmq_nodes import NodeRotation, as_url_list
 from pessoas.adapters.rabbitmq_topology import QueueType, declare_queues
+from pessoas.application.drain_proof import DrainProof
 from pessoas.application.group_commit import GroupCommit
 from pessoas.domain.errors import StorageUnavailable, StorageUncertain
 from pessoas.domain.model import Pessoa
@@ -47,6 +56,10 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+# The least time between two reads of the management API (its figures change less often).
+_ROUND_PAUSE = 1.0
+
+
 class _Definitely(Exception):
     """Internal: this attempt certainly left nothing in the queue."""
 
@@ -60,12 +73,23 @@ class RabbitmqPersistenceQueue:
         queue_type: QueueType = "classic",
         window_ms: float = 2.0,
         batch_max: int = 256,
-        # Generous: under overload a confirm arrives late because the loop is late, and a publish
-        # given up after sending is a 503 for a pessoa that may still be stored (the measurement
-        # behind this default is in docs/performance.md).
-        confirm_timeout: float = 30.0,
+        # From the reservation to the confirm. Generous: under overload a confirm arrives late
+        # because the loop is late, and a publish given up after sending is a 503 for a pessoa
+        # that may still be stored (the measurement behind this default is in
+        # docs/performance.md). The restore after a cache loss waits this long, plus
+        # close_timeout, before it reads the broker's counts.
+        publish_deadline: float = 30.0,
+        close_timeout: float = 2.0,
         connect_timeout: float = 2.0,
         reconnect_interval: float = 0.2,
+        # The broker's own counts (management API), which the restore's drain check needs;
+        # without it, wait_until_stored refuses (it fails closed).
+        management: ManagementApi | None = None,
+        # How old a count of the management API may be (two statistics intervals).
+        stats_max_age: float = 10.0,
+        # How long wait_until_stored goes on, beyond its shortest possible run, before it
+        # reports that the queues do not drain.
+        drain_patience: float = 60.0,
         # Told the size and the confirm latency of every confirmed message (metrics).
         on_confirmed: Callable[[int, float], None] | None = None,
     ) -> None:
@@ -75,8 +99,14 @@ class RabbitmqPersistenceQueue:
         self._nodes = NodeRotation(as_url_list(amqp_url))
         self._queues = QueueNames.of(queue_name)
         self._queue_type = queue_type
-        self._batches = GroupCommit(self._publish, window=window_ms / 1000, max_size=batch_max)
-        self._confirm_timeout = confirm_timeout
+        self._batches: GroupCommit[tuple[Pessoa, float]] = GroupCommit(
+            self._publish, window=window_ms / 1000, max_size=batch_max
+        )
+        self._publish_deadline = publish_deadline
+        self._close_timeout = close_timeout
+        self._management = management
+        self._stats_max_age = stats_max_age
+        self._drain_patience = drain_patience
         self._connect_timeout = connect_timeout
         self._reconnect_interval = reconnect_interval
 
@@ -104,36 +134,48 @@ class RabbitmqPersistenceQueue:
 
     # -- PersistenceQueue --------------------------------------------------------------------
 
-    async def put(self, pessoa: Pessoa) -> None:
+    async def put(self, pessoa: Pessoa, since: float | None = None) -> None:
         if self._closed:
             raise StorageUnavailable("the persistence queue is closed")
         # A caller cancelled (client gone) stops waiting; the publish its batch shares goes on.
-        await self._batches.submit(pessoa)
+        await self._batches.submit((pessoa, time.monotonic() if since is None else since))
 
-    async def wait_until_stored(self, settle: float = 2.0, give_up_after: float = 60.0) -> None:
-        """Returns once RabbitMQ has held no message for the worker for ``settle`` seconds.
+    @property
+    def fence_delay(self) -> float:
+        """How long after a moment every publish reserved before it is confirmed or cannot land."""
+        return self._publish_deadline + self._close_timeout
 
-        The queue and its delay queue (where retries wait) must both stay empty for the whole
-        settle period, which is far longer than the worker needs to commit the batch it holds
-        unacked (RabbitMQ does not count unacked messages in a passive declare). The residual
-        risk, a worker stuck inside one transaction for longer than that, is documented in
-        docs/faults.md.
+    async def wait_until_stored(self) -> None:
+        """Returns once RabbitMQ's own counts prove that every pessoa put before the call is stored.
+
+        First every publish that may have begun before the call must be settled (the fence: the
+        publish deadline plus the time to close a connection given up); then the management
+        API's counts of the queue and its delay queue, ready and unacknowledged alike, must
+        prove them drained (:class:`pessoas.application.drain_proof.DrainProof`). Raises
+        :class:`StorageUnavailable` when the management API cannot be read (the restore then
+        stays incomplete: it fails closed) or when the queues do not drain in time.
         """
-        await self._batches.flush()
-        deadline = time.monotonic() + give_up_after
-        quiet_since: float | None = None
+        if self._management is None:
+            raise StorageUnavailable("no RabbitMQ management API to read the queues' counts from")
+        now = time.monotonic()
+        fence = now + self.fence_delay
+        proof = DrainProof(fence=fence, max_age=self._stats_max_age)
+        give_up = fence + 4 * self._stats_max_age + self._drain_patience
+        pause = 0.0  # the first round at once: an unreachable API is reported without delay
         while True:
-            waiting = await self.waiting()
             now = time.monotonic()
-            if waiting:
-                quiet_since = None
-            elif quiet_since is None:
-                quiet_since = now
-            elif now - quiet_since >= settle:
+            await asyncio.sleep(max(proof.next_read_at(now) - now, pause))
+            # After a round that starts the proof over, not a storm of reads.
+            pause = _ROUND_PAUSE
+            read = await self._management.read_round()
+            if proof.add(read):
                 return
-            if now >= deadline:
-                raise StorageUnavailable(f"{waiting} messages still wait for the worker")
-            await asyncio.sleep(0.1)
+            if time.monotonic() >= give_up:
+                raise StorageUnavailable(
+                    f"RabbitMQ's queues did not drain: {read.waiting} messages wait for the worker"
+                    if read.waiting
+                    else "RabbitMQ's queues did not stay drained long enough to prove it"
+                )
 
     async def waiting(self) -> int:
         """Messages ready for the worker in the queue and its delay queue (unacked ones not counted).
@@ -160,13 +202,16 @@ class RabbitmqPersistenceQueue:
 
     # -- publishing ------------------------------------------------------------------------
 
-    async def _publish(self, pessoas: list[Pessoa]) -> None:
+    async def _publish(self, items: list[tuple[Pessoa, float]]) -> None:
         """Publishes one message until RabbitMQ confirms it, republishing after a lost connection.
 
         A republish reuses the message id and body: if the lost attempt did reach the queue, the
         worker stores the same ids twice, which the store skips. ``maybe_queued`` records whether
-        any attempt may have left a copy, which decides which error the callers get.
+        any attempt may have left a copy, which decides which error the callers get. The
+        deadline is the earliest reservation's plus ``publish_deadline``: nothing is sent after
+        it, and a publish still unconfirmed then has its connection closed (below).
         """
+        pessoas = [pessoa for pessoa, _ in items]
         message = batch_message(pessoas, self._queues.canonical)
         message_id = message.message_id
         body = message.encode()
@@ -178,10 +223,10 @@ class RabbitmqPersistenceQueue:
             message_id=message_id,
         )
         started = time.monotonic()
-        deadline = started + self._confirm_timeout
+        deadline = min(since for _, since in items) + self._publish_deadline
         maybe_queued = False
-        last_error: BaseException | None = None
-        while True:
+        last_error: BaseException | None = TimeoutError("the publish deadline passed before publishing")
+        while time.monotonic() < deadline:
             try:
                 channel = await self._ready_channel()
             except StorageUnavailable as exc:
@@ -189,6 +234,8 @@ class RabbitmqPersistenceQueue:
                     raise
                 last_error = exc
             else:
+                if time.monotonic() >= deadline:
+                    break  # connected too late: nothing may be sent after the deadline
                 try:
                     await self._publish_once(channel, body, properties, deadline)
                     if self._on_confirmed is not None:
@@ -207,12 +254,16 @@ class RabbitmqPersistenceQueue:
                     last_error.__cause__ = exc
                     await self._drop_connection(channel)
                 except Exception as exc:
+                    # A confirm timed out at the deadline, among others. Closing the connection
+                    # (and waiting for RabbitMQ to confirm the close) is what guarantees that the
+                    # frame sent cannot be routed after the restore's fence.
                     maybe_queued = True
                     last_error = exc
                     await self._drop_connection(channel)
             if time.monotonic() + self._reconnect_interval >= deadline:
                 break
             await asyncio.sleep(self._reconnect_interval)
+        # A batch that waited past its deadline before its first attempt was never sent.
         if maybe_queued:
             raise PublishNotConfirmed(
                 f"message {message_id} with {len(pessoas)} pessoas was sent but not confirmed"
@@ -286,6 +337,8 @@ class RabbitmqPersistenceQueue:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and not connection.is_closed:
             try:
-                await connection.close()
+                # Bounded: the restore's fence counts on this close being over by then.
+                async with asyncio.timeout(self._close_timeout):
+                    await connection.close()
             except Exception:
-                logger.debug("closing a broken RabbitMQ connection failed", exc_info=True)
+                logger.warning("closing a RabbitMQ connection was not confirmed", exc_info=True)

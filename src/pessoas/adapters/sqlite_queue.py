@@ -19,7 +19,7 @@ class SqlitePersistenceQueue:
         self._writer = writer
         self._reservations = reservations
 
-    async def put(self, pessoa: Pessoa) -> None:
+    async def put(self, pessoa: Pessoa, since: float | None = None) -> None:
         try:
             [outcome] = await self._writer.write([pessoa])
         finally:
@@ -28,6 +28,8 @@ class SqlitePersistenceQueue:
             raise ApelidoTaken(f"apelido {pessoa.apelido!r} is already taken")
 
     async def wait_until_stored(self) -> None:
+        # The writer commits in order: once this empty write has gone through, every write
+        # handed to it before has settled, committed or refused.
         await self._writer.write([])
 
     async def waiting(self) -> int:

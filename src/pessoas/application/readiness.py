@@ -68,7 +68,11 @@ class Readiness:
         if isinstance(reservations, str):
             reasons.append(f"cache: {reservations}")
         elif not reservations:
-            reasons.append("cache: apelido reservations are being restored")
+            problem = self._restore.problem
+            reasons.append(
+                "cache: apelido reservations are being restored"
+                + (f" (cannot complete: {problem})" if problem else "")
+            )
             # Out of rotation, this instance would receive no creation to start the restore
             # with: so readiness starts it.
             self._restore.start()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -11,6 +13,8 @@ from pessoas.domain.model import SEARCH_LIMIT, Pessoa, new_pessoa
 from pessoas.ports.cache import PessoaCache
 from pessoas.ports.queue import PersistenceQueue
 from pessoas.ports.repository import PessoaReader, PessoaWriter
+
+logger = logging.getLogger(__name__)
 
 
 class RestoreReservations:
@@ -21,6 +25,10 @@ class RestoreReservations:
     takes every stored apelido back, and only then marks the cache ready: from that moment the
     reservations are complete again. Concurrent callers in one process share one run; runs in
     several processes at once are harmless (restoring is idempotent).
+
+    It fails closed: when the queue cannot prove that the promised pessoas are stored, the run
+    fails, the cache stays not ready (creations are refused), :attr:`problem` says why, and the
+    next creation or readiness check starts another run.
     """
 
     def __init__(self, cache: PessoaCache, reader: PessoaReader, queue: PersistenceQueue) -> None:
@@ -28,6 +36,8 @@ class RestoreReservations:
         self._reader = reader
         self._queue = queue
         self._running: asyncio.Task[None] | None = None
+        #: Why the last run could not complete, until a run completes.
+        self.problem: str | None = None
 
     async def __call__(self) -> None:
         # Shielded: a caller that goes away must not cancel the run others wait on.
@@ -47,9 +57,17 @@ class RestoreReservations:
     async def _restore(self) -> None:
         if await self._cache.is_ready():
             return
-        await self._queue.wait_until_stored()
+        try:
+            await self._queue.wait_until_stored()
+        except StorageUnavailable as exc:
+            # One line when the reason appears or changes, not one per retry.
+            if str(exc) != self.problem:
+                logger.warning("the apelido reservations cannot be restored yet, retrying: %s", exc)
+            self.problem = str(exc)
+            raise
         await self._cache.restore_apelidos(await self._reader.apelidos())
         await self._cache.mark_ready()
+        self.problem = None
 
 
 def _consume_failure(task: asyncio.Task[None]) -> None:
@@ -75,6 +93,9 @@ class CreatePessoa:
 
     async def __call__(self, body: object) -> Pessoa:
         pessoa = new_pessoa(body)
+        # Before the reservation: the queue bounds its work from this moment, which is what
+        # lets a restore know when no creation begun before a cache loss can still be stored.
+        since = time.monotonic()
         try:
             reserved = await self._cache.reserve(pessoa)
         except ReservationsLost:
@@ -85,7 +106,7 @@ class CreatePessoa:
         if not reserved:
             raise ApelidoTaken(f"apelido {pessoa.apelido!r} is already taken")
         try:
-            await self._queue.put(pessoa)
+            await self._queue.put(pessoa, since)
         except StorageUnavailable:
             # The queue says for certain that nothing was handed over: free the apelido again.
             # Any other failure (StorageUncertain included) leaves the reservation in place,

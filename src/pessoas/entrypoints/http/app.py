@@ -38,12 +38,17 @@ def create_app(container: Container | None = None, *, fast_dispatch: bool = True
         # Pools and connections open here, inside the server's event loop, and close with it.
         await _maybe_await(container.init_resources())
         # A cache that starts empty (first start, or Redis restarted while no API ran) gets its
-        # reservations back before this instance accepts creations. Bounded: if storage is slow
-        # to settle, creations answer 503 and the first of them restarts the restore.
+        # reservations back before this instance accepts creations. Bounded: the restore's proof
+        # that the queues drained takes about a minute with the defaults (docs/faults.md), so
+        # the server starts meanwhile; the run goes on in the background (a timeout only stops
+        # waiting for it), creations answer 503 until it completes, and a failed run is started
+        # again by the readiness loop or the next creation.
         try:
             async with asyncio.timeout(STARTUP_RESTORE_SECONDS):
                 await container.restore_reservations()()
-        except (TimeoutError, StorageUnavailable):
+        except TimeoutError:
+            logger.warning("apelido reservations still being restored at start-up; creations wait for it")
+        except StorageUnavailable:
             logger.warning("apelido reservations not restored at start-up; retrying on demand")
         await readiness.refresh()
         readiness.start()
