@@ -141,3 +141,24 @@ async def test_an_unhandled_error_is_logged_with_its_request_id_and_answered_500
     (error,) = [line for line in log_lines() if line["level"] == "ERROR"]
     assert error["request_id"] == "bug-1"
     assert "RuntimeError: a bug" in error["exc_info"]
+
+
+async def test_an_error_in_a_route_fastapi_dispatches_is_answered_500_and_logged_once(log_lines):
+    container = build_container(Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None))
+    app = create_app(container)
+
+    async def boom() -> None:
+        raise RuntimeError("a bug in a FastAPI route")
+
+    app.add_api_route("/boom", boom)
+    async with LifespanManager(app) as manager:
+        # The transport raises what escapes the app: nothing may, once the 500 is sent.
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as http:
+            response = await http.get("/boom", headers={"X-Request-ID": "bug-2"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "bug-2"
+    errors = [line for line in log_lines() if line["level"] == "ERROR"]
+    assert len(errors) == 1
+    assert errors[0]["request_id"] == "bug-2"
+    assert "a bug in a FastAPI route" in errors[0]["exc_info"]

@@ -67,13 +67,16 @@ class ObservedRequests:
         request_id.set(rid.decode())
         started = time.perf_counter() if self._timed else 0.0
         status = 0
+        finished = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, finished
             if message["type"] == "http.response.start":
                 status = message["status"]
                 # The message is the sender's own dict, made for this one send: extended in place.
                 message["headers"] = [*message.get("headers", ()), (HEADER, rid)]
+            elif not message.get("more_body", False):
+                finished = True
             await send(message)
 
         try:
@@ -84,8 +87,13 @@ class ObservedRequests:
             status = 499
         except Exception:
             logger.exception("unhandled error answering the request", extra=_request_fields(scope))
+            # Answered already (FastAPI's own error layer, around its router, sends its 500 and
+            # raises on): logged once, here. Begun but unfinished: only closing the connection is
+            # left, which the server does.
+            if finished:
+                return
             if status:
-                raise  # the response has begun: only closing the connection is left (uvicorn does)
+                raise
             status = 500
             await error(500, "internal error")(scope, receive, send_with_id)
         finally:
