@@ -222,3 +222,22 @@ async def _wait_for_empty(channel: aiormq.abc.AbstractChannel, name: str, timeou
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"queue {name} did not drain")
+
+
+async def test_waiting_counts_again_after_a_missing_queue_closed_its_channel(queue_name, amqp_channel):
+    queue = await _publisher(queue_name)
+    names = QueueNames.of(queue_name)
+    try:
+        await queue.put(make_pessoa(1))
+        assert await queue.waiting() == 1
+        assert await queue.waiting() == 1  # asked again on the channel kept from the first call
+        # A passive declare of a missing queue makes RabbitMQ close the channel it came on.
+        await amqp_channel.queue_delete(names.delay)
+        with pytest.raises(StorageUnavailable):
+            await queue.waiting()
+        await amqp_channel.queue_declare(names.delay, durable=True)
+        # The closed channel is replaced: the count is read again, and the publishing still works.
+        await queue.put(make_pessoa(2))
+        assert await queue.waiting() == 2
+    finally:
+        await queue.close()

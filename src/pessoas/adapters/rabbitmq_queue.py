@@ -112,6 +112,8 @@ class RabbitmqPersistenceQueue:
 
         self._connection: aiormq.abc.AbstractConnection | None = None
         self._channel: aiormq.abc.AbstractChannel | None = None
+        # The channel of waiting()'s passive declares, kept between calls.
+        self._probe_channel: aiormq.abc.AbstractChannel | None = None
         self._connect_lock: asyncio.Lock | None = None
         self._last_failed_connect = -float("inf")
         self._closed = False
@@ -181,22 +183,25 @@ class RabbitmqPersistenceQueue:
         """Messages ready for the worker in the queue and its delay queue (unacked ones not counted).
 
         On a channel of its own: a passive declare of a missing queue closes its channel, which
-        must not be the publishing one. Reconnects first, so it also tells whether a put would work.
+        must not be the publishing one. That channel is kept between calls (the readiness loop
+        asks every second, and opening and closing a channel costs two more round trips each
+        time) and replaced once it is closed. Reconnects first, so it also tells whether a put
+        would work.
         """
         await self._ready_channel()
         connection = self._connection
         if connection is None:
             raise StorageUnavailable("RabbitMQ connection lost while checking the queues")
         try:
-            channel = await connection.channel()
-            try:
-                waiting = 0
-                for name in (self._queues.canonical, self._queues.delay):
-                    declared = await channel.queue_declare(name, passive=True)
-                    waiting += declared.message_count or 0
-            finally:
-                await channel.close()
+            channel = self._probe_channel
+            if channel is None or channel.is_closed or channel.connection is not connection:
+                channel = self._probe_channel = await connection.channel()
+            waiting = 0
+            for name in (self._queues.canonical, self._queues.delay):
+                declared = await channel.queue_declare(name, passive=True)
+                waiting += declared.message_count or 0
         except (OSError, aiormq.exceptions.AMQPError) as exc:
+            self._probe_channel = None
             raise StorageUnavailable(f"cannot read RabbitMQ's queues: {exc!r}") from exc
         return waiting
 
