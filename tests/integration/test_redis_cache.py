@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import redis.asyncio as redis
 
 from pessoas.adapters.redis_cache import RedisPessoaCache, tagged_prefix
+from pessoas.container.redis import build_client
 from pessoas.domain.errors import ReservationsLost, StorageUnavailable
+from pessoas.settings import Settings
 from tests.contracts.cache_contract import CacheContract, ReservationLossContract
 from tests.contracts.pessoas_factory import make_pessoa
 from tests.integration.conftest import REDIS_URL
@@ -175,3 +178,27 @@ async def test_waiting_for_a_replica_that_is_not_there_refuses_and_frees_the_ape
     assert await waiting.get(pessoa.id) is None
     # Freed again: without the wait, the same apelido is taken at once.
     assert await RedisPessoaCache(redis_client, redis_prefix).reserve(make_pessoa(apelido="sem-réplica"))
+
+
+async def test_a_burst_on_a_cold_pool_is_served_while_the_event_loop_is_held(redis_prefix: str):
+    # The service's own client: a burst opens dozens of connections at once, and an event loop
+    # busy with other requests finishes their handshakes late. A loop held for 1.5 s (CI's
+    # coverage-traced test process was that slow) must delay the burst, not refuse it.
+    settings = Settings(
+        redis_url=REDIS_URL, database_url="postgresql://unused", amqp_url=None, redis_prefix=redis_prefix
+    )
+    client = build_client(settings)
+    try:
+        cache = RedisPessoaCache(client, redis_prefix)
+        await cache.mark_ready()
+        await client.connection_pool.disconnect()  # cold: every command needs a new connection
+
+        async def other_requests_work() -> None:
+            await asyncio.sleep(0)  # let the burst start connecting first
+            time.sleep(1.5)
+
+        burst = [cache.reserve(make_pessoa(apelido=f"rajada{n}")) for n in range(150)]
+        outcomes = await asyncio.gather(other_requests_work(), *burst, return_exceptions=True)
+        assert outcomes[1:] == [True] * 150, {repr(o) for o in outcomes[1:] if o is not True}
+    finally:
+        await client.aclose(close_connection_pool=True)

@@ -18,12 +18,16 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from pessoas.adapters.redis_cache import RedisPessoaCache
 from pessoas.settings import Settings
 
-# The waits are generous (20 s for a connection, 10 s for a reply) because under overload the
-# event loop itself is late to read replies: at twice the reference rates, 2 s limits turned
-# queueing into thousands of 503s. A Redis that is down still fails at once (connect timeout 1 s).
+# The waits are generous (20 s for a free connection, 10 s for a reply, 5 s to connect) because
+# under overload the event loop itself is late to read replies: at twice the reference rates, 2 s
+# limits turned queueing into thousands of 503s. The same holds for connecting: a burst on a cold
+# pool opens dozens of connections at once, each handshake a few round trips, and a busy loop
+# finishes them late (with a 1 s limit, a loop held for over a second refused a whole burst).
+# A stopped Redis still fails at once: its host refuses the connection; only an unreachable host
+# waits out the connect limit.
 _POOL_WAIT = 20.0
 _REPLY_WAIT = 10.0
-_CONNECT_WAIT = 1.0
+_CONNECT_WAIT = 5.0
 
 
 class _BlockingSentinelPool(SentinelConnectionPool, redis.BlockingConnectionPool):
