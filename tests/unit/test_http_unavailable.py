@@ -1,5 +1,7 @@
 """When a backing service fails, the API answers 503 and promises nothing."""
 
+import logging
+
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -112,3 +114,25 @@ async def test_ready_is_503_with_the_reasons_while_the_queue_or_storage_is_down(
     finally:
         await http.aclose()
         await manager.__aexit__(None, None, None)
+
+
+class BrokerGone(StorageUnavailable):
+    """A reason no other test gives: the process's refusal log has not seen it yet."""
+
+
+class GoneQueue(RefusingQueue):
+    async def put(self, pessoa, since=None):
+        raise BrokerGone("broker down")
+
+
+async def test_a_refusal_tells_the_operator_its_cause(caplog):
+    caplog.set_level(logging.WARNING, logger="pessoas.refusals")
+    manager, http = await _client(_container(GoneQueue()))
+    try:
+        assert (await http.post("/pessoas", json=BODY)).status_code == 503
+        assert "broker down" not in (await http.post("/pessoas", json=BODY)).text
+    finally:
+        await http.aclose()
+        await manager.__aexit__(None, None, None)
+    refusals = [r.getMessage() for r in caplog.records if r.name == "pessoas.refusals"]
+    assert refusals == ["answered 503: BrokerGone: broker down"]

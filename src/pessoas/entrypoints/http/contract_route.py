@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pessoas.domain.errors import StorageUnavailable
+from pessoas.entrypoints.http.refusal_log import REFUSALS
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
 from pessoas.entrypoints.http.schemas import ErrorOut
 
@@ -62,6 +63,8 @@ class ContractRoute:
         except Exception as exc:
             for outcome in self.errors:
                 if isinstance(exc, outcome.error):
+                    if outcome.status >= 500:
+                        REFUSALS.refused(outcome.status, exc)
                     return error(outcome.status, outcome.detail if outcome.detail is not None else str(exc))
             raise
 
