@@ -1,8 +1,9 @@
 """Client CPU per Redis command, by connection pool and reply parser, against a live Redis.
 
 redis-py's command path is the largest single item of an API request's CPU (docs/performance.md),
-so this probe compares the pool (blocking, which waits for a free connection, or plain, which
-raises past its size) and the parser (pure Python or hiredis, when installed) in one process: 16
+so this probe compares the pool (redis-py's blocking one, which waits for a free connection;
+its plain one, which raises past its size; or the service's own ``WaitingConnectionPool``, which
+waits at the cost of a semaphore) and the parser (pure Python or hiredis, when installed) in one process: 16
 concurrent tasks send ``--commands`` GET + EVALSHA pairs, and it prints the minimum and median
 over ``--repeat`` rounds of the process CPU per command in microseconds. Its keys live under
 ``probe:{probe}`` and are deleted at the end.
@@ -20,6 +21,8 @@ import time
 import redis.asyncio as redis
 from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser
 
+from pessoas.adapters.redis_pool import WaitingConnectionPool
+
 _PREFIX = "probe:{probe}"
 _SET_IF_NEW = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 1 end return 0"
 _TASKS = 16
@@ -36,9 +39,16 @@ async def _round(client: redis.Redis, script: object, commands: int, round_no: i
     return (time.process_time() - started) / (2 * commands) * 1e6
 
 
-async def _measure(url: str, blocking: bool, parser: type, commands: int, repeat: int) -> list[float]:
-    pool_class = redis.BlockingConnectionPool if blocking else redis.ConnectionPool
-    extra = {"timeout": 20} if blocking else {}
+_POOLS: dict[str, type[redis.ConnectionPool]] = {
+    "blocking": redis.BlockingConnectionPool,
+    "plain": redis.ConnectionPool,
+    "waiting": WaitingConnectionPool,
+}
+
+
+async def _measure(url: str, pool_name: str, parser: type, commands: int, repeat: int) -> list[float]:
+    pool_class = _POOLS[pool_name]
+    extra = {"timeout": 20} if pool_name != "plain" else {}
     pool = pool_class.from_url(url, max_connections=32, parser_class=parser, socket_timeout=10, **extra)
     client = redis.Redis(connection_pool=pool)
     try:
@@ -61,10 +71,9 @@ async def _main(url: str, commands: int, repeat: int) -> None:
     except ImportError:
         print("hiredis is not installed: the pure-Python parser only")
     print(f"{'pool':9} {'parser':8} {'µs CPU/command min':>19} {'median':>8}")
-    for blocking in (True, False):
+    for pool in _POOLS:
         for name, parser in parsers.items():
-            rounds = await _measure(url, blocking, parser, commands, repeat)
-            pool = "blocking" if blocking else "plain"
+            rounds = await _measure(url, pool, parser, commands, repeat)
             print(f"{pool:9} {name:8} {min(rounds):19.1f} {statistics.median(rounds):8.1f}")
 
 

@@ -13,9 +13,12 @@ from typing import Any
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import NoBackoff
 
 from pessoas.adapters.redis_cache import RedisPessoaCache
+from pessoas.adapters.redis_pool import WaitingConnectionPool
 from pessoas.settings import Settings
 
 # The waits are generous (20 s for a free connection, 10 s for a reply, 5 s to connect) because
@@ -54,14 +57,21 @@ def build_client(settings: Settings) -> redis.Redis:
     url = settings.redis_url
     assert url is not None, "the Redis group is chosen only with a URL"
     if not settings.redis_sentinels:
-        # A blocking pool: a burst beyond its size waits for a connection instead of failing
-        # (redis-py's default pool raises MaxConnectionsError past its limit).
-        pool = redis.BlockingConnectionPool.from_url(
+        # A burst beyond the pool's size waits for a connection instead of failing (redis-py's
+        # default pool raises MaxConnectionsError past its limit), without the per-command cost
+        # of redis-py's own blocking pool (adapters/redis_pool.py).
+        pool = WaitingConnectionPool.from_url(
             url,
             max_connections=settings.redis_pool_max,
             timeout=_POOL_WAIT,
             socket_timeout=_REPLY_WAIT,
             socket_connect_timeout=_CONNECT_WAIT,
+            # A connection that died while idle in the pool (Redis restarted, an idle timeout) is
+            # found dead when used: it is reconnected and the command sent once more. Safe for
+            # every command of the cache, which are idempotent (a reservation found held by the
+            # same pessoa counts as taken). Connection errors only: a reply late past its
+            # timeout is not sent again.
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         )
         return redis.Redis(connection_pool=pool)
     from redis.connection import parse_url
