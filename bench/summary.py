@@ -91,13 +91,18 @@ def summarize(runs: list[Path]) -> dict[str, Any]:
     return {"runs": [str(r) for r in runs], "figures": rows}
 
 
+def _as_shown(value: float) -> float:
+    return value if isinstance(value, int) else round(value, 3)
+
+
 def markdown(summary: dict[str, Any]) -> str:
     n = len(summary["runs"])
     head = "| figure | " + " | ".join(f"run {i + 1}" for i in range(n)) + " | median |"
     lines = [f"# pessoas bench: median of {n} runs", "", head, "|---" * (n + 2) + "|"]
     for label, row in summary["figures"].items():
         cells = " | ".join("-" if v is None else str(v) for v in row["runs"])
-        median = "-" if row["median"] is None else str(row["median"])
+        # An even number of runs has a mean of two as its median: shown as the runs are.
+        median = "-" if row["median"] is None else str(_as_shown(row["median"]))
         lines.append(f"| {label} | {cells} | **{median}** |")
     lines += ["", "Runs: " + ", ".join(f"`{r}`" for r in summary["runs"]), ""]
     return "\n".join(lines)
