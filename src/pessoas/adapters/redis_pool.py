@@ -57,7 +57,10 @@ class WaitingConnectionPool(redis.ConnectionPool):
 
     async def release(self, connection: AbstractConnection) -> None:
         self._in_use_connections.discard(connection)
-        if connection.should_reconnect():  # type: ignore[no-untyped-call]
-            await connection.disconnect()
-        self._available_connections.append(connection)
-        self._slots.release()
+        try:
+            if connection.should_reconnect():  # type: ignore[no-untyped-call]
+                await connection.disconnect()
+        finally:
+            # Even when closing it failed: the slot must come back, or the pool shrinks for good.
+            self._available_connections.append(connection)
+            self._slots.release()

@@ -2,8 +2,9 @@
 
 The client's body only says "retry later"; the cause (Redis refusing connections, RabbitMQ
 unreachable, a publish past its deadline) is what the operator needs. An outage refuses thousands
-of requests for the same reason, so each distinct reason is logged at most once per interval,
-with how many refusals it stood for since its last line.
+of requests for the same reason, so each kind of reason (its chain of error types: the texts
+carry message ids and counts that differ every time) is logged at most once per interval, with
+the latest text and how many refusals the line stands for.
 """
 
 from __future__ import annotations
