@@ -6,8 +6,9 @@ Runs until SIGTERM or SIGINT (bench/run.sh starts it right before the load and s
 after), then writes OUT_JSON: the CPU-seconds of each component (nginx, each API, the worker,
 the stack's PostgreSQL, Redis, RabbitMQ, the supervisor, and, outside the envelope, the load tool
 and any other PostgreSQL),
-their mean over the busiest quarter of the samples, and the envelope cgroup's own account
-(cpuacct.usage, and the time its quota throttled it) when ENVELOPE=1 made one.
+their mean over the busiest quarter of the samples, the largest resident set (RSS) any one process
+of each component reached at a sample, and the envelope cgroup's own account (cpuacct.usage, and
+the time its quota throttled it) when ENVELOPE=1 made one.
 
 Processes are told apart by their command lines, and CPU is counted per process between
 samples, so a process that dies mid-run keeps what it used until its last sample.
@@ -54,9 +55,12 @@ def component_of(command: str) -> str | None:
     return next((name for needle, name in COMPONENTS if needle in command), None)
 
 
-def _processes() -> dict[int, tuple[str, int]]:
-    """pid -> (component, CPU ticks used so far) for every process of a known component."""
-    found: dict[int, tuple[str, int]] = {}
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def _processes() -> dict[int, tuple[str, int, int]]:
+    """pid -> (component, CPU ticks used so far, resident bytes) for every process of a known component."""
+    found: dict[int, tuple[str, int, int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -68,9 +72,11 @@ def _processes() -> dict[int, tuple[str, int]]:
             if component is None:
                 continue
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            resident_pages = int(Path(f"/proc/{entry}/statm").read_text().split()[1])
         except OSError:
             continue  # gone meanwhile
-        found[int(entry)] = (component, int(fields[11]) + int(fields[12]))  # utime + stime
+        # utime + stime
+        found[int(entry)] = (component, int(fields[11]) + int(fields[12]), resident_pages * _PAGE_BYTES)
     return found
 
 
@@ -98,15 +104,18 @@ class Recorder:
         self._cgroup_start = _cgroup(cgroup)
         self._started = time.monotonic()
         self.totals: collections.Counter[str] = collections.Counter()
+        # Per component, the most any one of its processes held resident at a sample (bytes).
+        self.peak_rss: dict[str, int] = {}
         self.samples: list[tuple[float, dict[str, float]]] = []
 
     def sample(self) -> None:
         now, at = _processes(), time.monotonic()
         step: collections.Counter[str] = collections.Counter()
-        for pid, (component, ticks) in now.items():
+        for pid, (component, ticks, rss) in now.items():
             before = self._last.get(pid)
             used = ticks - before[1] if before is not None and before[0] == component else ticks
             step[component] += used / self._hertz
+            self.peak_rss[component] = max(self.peak_rss.get(component, 0), rss)
         self.totals.update(step)
         self.samples.append((at - self._started, dict(step)))
         self._last = now
@@ -137,6 +146,7 @@ class Recorder:
             "cpu_s": {k: round(v, 3) for k, v in sorted(self.totals.items())},
             "server_cpu_s": round(sum(server.values()), 3),
             "busiest_quarter_cores": {k: round(v, 3) for k, v in sorted(busiest_mean.items())},
+            "peak_rss_mb": {k: round(v / 2**20, 1) for k, v in sorted(self.peak_rss.items())},
             "envelope": envelope,
         }
 

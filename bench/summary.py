@@ -81,6 +81,11 @@ def summarize(runs: list[Path]) -> dict[str, Any]:
         for name in COMPONENTS
         if any(name in c.get("cpu_s", {}) for c in cpus)
     ]
+    figures += [
+        (f"peak RSS MB {name}", ("peak_rss_mb", name), cpus)
+        for name in COMPONENTS
+        if any(name in c.get("peak_rss_mb", {}) for c in cpus)
+    ]
     rows: dict[str, Any] = {}
     for label, path, sources in figures:
         values = [_get(r, path) for r in sources]

@@ -39,3 +39,15 @@ def test_a_busy_process_is_charged_to_its_component():
     assert 0.8 <= result["cpu_s"]["api3"] <= 1.5
     assert result["server_cpu_s"] >= result["cpu_s"]["api3"]
     assert result["envelope"] is None
+
+
+def test_the_largest_resident_set_of_a_component_is_kept():
+    # A process that holds 64 MB for a while under the API's command line: its peak is kept.
+    hold = "b = bytearray(64 * 2**20)\nb[::4096] = b'x' * len(b[::4096])\nimport time; time.sleep(0.6)"
+    recorder = Recorder(cgroup="no-such-cgroup")
+    child = subprocess.Popen([sys.executable, "-c", hold, "run/api3.sock"])
+    while child.poll() is None:
+        time.sleep(0.1)
+        recorder.sample()
+    peak = recorder.result()["peak_rss_mb"]["api3"]
+    assert 64 <= peak <= 64 + 60
