@@ -27,15 +27,20 @@ def test_postgresql_other_than_the_stacks_is_outside_the_server_side():
     assert "postgres-other" in OUTSIDE_THE_ENVELOPE and "postgres" not in OUTSIDE_THE_ENVELOPE
 
 
-def test_a_busy_process_is_charged_to_its_component():
-    # A second of busy CPU under a command line naming the API's socket.
-    busy = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end: pass"
+def _recorded_while_running(code: str) -> dict:
+    """What the recorder saw while a Python child ran ``code`` under a command line naming api3."""
     recorder = Recorder(cgroup="no-such-cgroup")
-    child = subprocess.Popen([sys.executable, "-c", busy, "run/api3.sock"])
+    child = subprocess.Popen([sys.executable, "-c", code, "run/api3.sock"])
     while child.poll() is None:
         time.sleep(0.1)
         recorder.sample()
-    result = recorder.result()
+    return recorder.result()
+
+
+def test_a_busy_process_is_charged_to_its_component():
+    # A second of busy CPU under a command line naming the API's socket.
+    busy = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end: pass"
+    result = _recorded_while_running(busy)
     assert 0.8 <= result["cpu_s"]["api3"] <= 1.5
     assert result["server_cpu_s"] >= result["cpu_s"]["api3"]
     assert result["envelope"] is None
@@ -44,10 +49,5 @@ def test_a_busy_process_is_charged_to_its_component():
 def test_the_largest_resident_set_of_a_component_is_kept():
     # A process that holds 64 MB for a while under the API's command line: its peak is kept.
     hold = "b = bytearray(64 * 2**20)\nb[::4096] = b'x' * len(b[::4096])\nimport time; time.sleep(0.6)"
-    recorder = Recorder(cgroup="no-such-cgroup")
-    child = subprocess.Popen([sys.executable, "-c", hold, "run/api3.sock"])
-    while child.poll() is None:
-        time.sleep(0.1)
-        recorder.sample()
-    peak = recorder.result()["peak_rss_mb"]["api3"]
+    peak = _recorded_while_running(hold)["peak_rss_mb"]["api3"]
     assert 64 <= peak <= 64 + 60
