@@ -46,6 +46,8 @@ class Row:
     server_cpu_s: float | None = None
     component_cpu_s: dict[str, float] = field(default_factory=dict)
     throttled_s: float | None = None
+    # The largest resident set of one API instance during the run (issue 11 bounds it at 2x).
+    api_peak_rss_mb: float | None = None
     directory: str = ""
 
     @property
@@ -133,6 +135,9 @@ def read_run(directory: Path) -> Row:
         server_cpu_s=cpu.get("server_cpu_s"),
         component_cpu_s={k: v for k, v in (cpu.get("cpu_s") or {}).items() if k in COMPONENTS},
         throttled_s=_get(cpu, "envelope", "throttled_s"),
+        api_peak_rss_mb=max(
+            (v for k, v in (cpu.get("peak_rss_mb") or {}).items() if k.startswith("api")), default=None
+        ),
         directory=str(directory),
     )
 
@@ -167,8 +172,8 @@ def markdown(rows: list[Row], found: list[Knee], plot: str | None) -> str:
         "## Runs",
         "",
         f"| scale | envelope CPUs | run | offered req/s | requests | KO % | p99 ms | {route_heads}"
-        f" | stored / storable | meets | server CPU-s | {cpu_heads} | throttled s |",
-        "|---" * (11 + len(ROUTES) + len(COMPONENTS)) + "|",  # 11 columns besides those
+        f" | stored / storable | meets | server CPU-s | {cpu_heads} | throttled s | API peak RSS MB |",
+        "|---" * (12 + len(ROUTES) + len(COMPONENTS)) + "|",  # 12 columns besides those
     ]
     for row in sorted(rows, key=lambda r: (r.cpus, r.offered_rps, r.run)):
         routes = " | ".join(_num(row.route_p99_ms.get(r)) for r in ROUTES)
@@ -177,7 +182,8 @@ def markdown(rows: list[Row], found: list[Knee], plot: str | None) -> str:
         lines.append(
             f"| {row.scale:g} | {row.cpus:g} | {row.run} | {row.offered_rps:,.1f} | {row.requests:,} | "
             f"{row.ko_pct:.2f} | {_num(row.p99_ms)} | {routes} | {stored} / {row.storable:,} | "
-            f"{'yes' if row.meets else 'no'} | {_num(row.server_cpu_s)} | {cpus} | {_num(row.throttled_s)} |"
+            f"{'yes' if row.meets else 'no'} | {_num(row.server_cpu_s)} | {cpus} | {_num(row.throttled_s)} | "
+            f"{_num(row.api_peak_rss_mb)} |"
         )
     if plot:
         lines += ["", f"![p99 and KO against the offered rate]({plot})"]

@@ -90,6 +90,7 @@ def _write_run(directory: Path, scale: float, cpus: float, p99: float, ko: int) 
         "server_cpu_s": 80.5,
         "cpu_s": {"postgres": 12.25, "api1": 20.0, "loadtool": 30.0, "postgres-other": 0.5},
         "envelope": {"usage_s": 81.0, "throttled_s": 3.5},
+        "peak_rss_mb": {"api1": 96.5, "api2": 101.0, "postgres": 300.0},
     }
     (directory / "report.json").write_bytes(orjson.dumps(report))
     (directory / "cpu.json").write_bytes(orjson.dumps(cpu))
@@ -113,6 +114,8 @@ def test_the_report_reads_each_run_and_names_the_knees(tmp_path: Path) -> None:
     )
     assert first.route_p99_ms["valid search"] == 20.0
     assert first.throttled_s == 3.5 and first.server_cpu_s == 80.5
+    # The larger of the two API instances, not PostgreSQL's.
+    assert first.api_peak_rss_mb == 101.0
     # Only server components: the load tool and other PostgreSQL clusters are outside the envelope.
     assert first.component_cpu_s == {"postgres": 12.25, "api1": 20.0}
     text = (tmp_path / "out" / "report.md").read_text()
