@@ -114,7 +114,10 @@ class Settings(BaseSettings):
         description="x-queue-type of the queues: quorum replicates them on a cluster's nodes",
     )
     publish_window_ms: float = Field(
-        default=10.0, description="how long a publish waits for others to share its message"
+        default=25.0,
+        ge=0,
+        description="how long a publish waits for others to share its message: a creation's 201 "
+        "comes up to this much later, and RabbitMQ, the worker and PostgreSQL handle fewer, larger messages",
     )
     publish_batch_max: int = Field(default=256, description="most pessoas in one message")
     publish_deadline: float = Field(
