@@ -1,0 +1,20 @@
+"""The profile summary counts py-spy's samples per frame, once per sample however deep."""
+
+from bench.profile import tally
+
+RAW = [
+    "<module> (pessoas:10);serve (pessoas/cli.py:54);write (uvloop/loop.py:1) 30\n",
+    "<module> (pessoas:10);serve (pessoas/cli.py:54);reserve (pessoas/adapters/redis_cache.py:131) 10\n",
+    # A recursive frame appears twice in one stack and still counts once for that sample.
+    "<module> (pessoas:10);walk (a/b.py:3);walk (a/b.py:3) 5\n",
+    "not a sample line\n",
+]
+
+
+def test_own_and_inclusive_samples_per_frame():
+    total, own, inclusive = tally(RAW)
+    assert total == 45
+    assert own["write (loop.py:1)"] == 30 and own["reserve (redis_cache.py:131)"] == 10
+    assert inclusive["serve (cli.py:54)"] == 40
+    assert inclusive["<module> (pessoas:10)"] == 45
+    assert inclusive["walk (b.py:3)"] == 5 and own["walk (b.py:3)"] == 5
