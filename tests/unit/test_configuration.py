@@ -53,6 +53,15 @@ def test_a_configuration_that_could_lose_pessoas_is_refused_in_one_line(command,
         assert name in line
 
 
+def test_a_negative_publish_window_is_refused_by_name(monkeypatch):
+    # A window below zero means nothing (a creation cannot wait less than not at all): say so.
+    monkeypatch.setenv("PESSOAS_PUBLISH_WINDOW_MS", "-1")
+    with pytest.raises(SettingsRefused, match="PESSOAS_PUBLISH_WINDOW_MS"):
+        load_settings({})
+    monkeypatch.setenv("PESSOAS_PUBLISH_WINDOW_MS", "0")
+    assert load_settings({}).publish_window_ms == 0
+
+
 def test_queue_and_cache_are_accepted_beside_a_database():
     settings = Settings(database_url="postgresql://x", redis_url="redis://y", amqp_url="amqp://z")
     assert settings.amqp_url == "amqp://z"
