@@ -1,27 +1,29 @@
 """Reading a profiling run (bench/profile.sh): where the sampled time went, and how many messages.
 
     python -m bench.profile top SAMPLES.txt [--limit 25]   # py-spy's raw output, summarized
-    python -m bench.profile published [--queue pessoas]    # the queue's publish counter, now
+    python -m bench.profile messages URL...                # messages the APIs published, and their pessoas
 
 ``top`` prints the frames holding the most samples, first by their own samples (the frame at the
 top of the stack), then inclusively (anywhere in the stack, counted once per sample). py-spy's
 samples include some threads that wait rather than run, so these are shares of samples, not of
-CPU. ``published`` reads RabbitMQ's management API for the number of messages ever published to
-the queue; profile.sh reads it before and after the load, and the difference is the run's messages.
+CPU. ``messages`` adds up what the API instances' own metrics (``/metrics``) say they published:
+the count and the sum of ``pessoas_publish_batch_size``, one observation per confirmed message.
+The stack starts its APIs afresh, so after a run that is the run's messages and their pessoas
+(an API restarted mid-run would have lost its share).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
-import os
-import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
-import orjson
+from prometheus_client.parser import text_string_to_metric_families
+
+# The APIs' histogram of pessoas per confirmed message (pessoas.adapters.prometheus_metrics).
+BATCH_SIZE = "pessoas_publish_batch_size"
 
 
 def _frame_name(frame: str) -> str:
@@ -59,17 +61,25 @@ def top(path: Path, limit: int) -> str:
     return "\n".join(lines)
 
 
-def published(management_url: str, queue: str) -> int:
-    """How many messages were ever published to ``queue`` (0 before the first)."""
-    parts = urllib.parse.urlsplit(management_url)
-    vhost = urllib.parse.quote(urllib.parse.unquote(parts.path.strip("/")) or "/", safe="")
-    url = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}/api/queues/{vhost}/{queue}"
-    request = urllib.request.Request(url)
-    credentials = f"{parts.username or 'guest'}:{parts.password or 'guest'}".encode()
-    request.add_header("Authorization", "Basic " + base64.b64encode(credentials).decode())
-    with urllib.request.urlopen(request, timeout=5) as response:
-        stats = orjson.loads(response.read()).get("message_stats") or {}
-    return int(stats.get("publish", 0))
+def published(metrics_texts: Iterable[str]) -> tuple[int, int]:
+    """(messages, pessoas) the APIs confirmed, from the text of each one's ``/metrics``."""
+    messages = pessoas = 0.0
+    for text in metrics_texts:
+        for family in text_string_to_metric_families(text):
+            if family.name != BATCH_SIZE:
+                continue
+            for sample in family.samples:
+                if sample.name == f"{BATCH_SIZE}_count":
+                    messages += sample.value
+                elif sample.name == f"{BATCH_SIZE}_sum":
+                    pessoas += sample.value
+    return int(messages), int(pessoas)
+
+
+def _fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text: str = response.read().decode()
+    return text
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,17 +88,14 @@ def main(argv: list[str] | None = None) -> None:
     top_parser = commands.add_parser("top")
     top_parser.add_argument("samples", type=Path)
     top_parser.add_argument("--limit", type=int, default=25)
-    count_parser = commands.add_parser("published")
-    count_parser.add_argument("--queue", default=os.environ.get("PESSOAS_QUEUE_NAME", "pessoas"))
-    count_parser.add_argument(
-        "--management-url",
-        default=os.environ.get("BENCH_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672/"),
-    )
+    messages_parser = commands.add_parser("messages")
+    messages_parser.add_argument("urls", nargs="+", help="each API instance's /metrics")
     args = parser.parse_args(argv)
     if args.command == "top":
         print(top(args.samples, args.limit))
     else:
-        print(published(args.management_url, args.queue))
+        messages, pessoas = published(_fetch(url) for url in args.urls)
+        print(f"messages published {messages}, pessoas in them {pessoas}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One full run of the reference load with the stack in its envelope, profiled at the peak:
-# py-spy samples api1 and the worker's busiest process, and RabbitMQ's publish counter is read
-# before and after, so the run's messages per pessoa are known beside cpu.json.
+# py-spy samples api1 and the worker's busiest process, and the APIs' own metrics say how many
+# messages carried the run's pessoas (read before the stack stops), beside cpu.json.
 #
 #   bench/profile.sh [load args...]                  e.g. bench/profile.sh --scale 2
 #   PROFILE_AT=130 PROFILE_FOR=40 bench/profile.sh   when sampling starts (s into the load), how long
@@ -33,7 +33,6 @@ trap 'exit 143' TERM
 make --no-print-directory stack-reset
 stack_up=1
 ENVELOPE=1 make --no-print-directory stack
-before=$("$PY" -m bench.profile published)
 "$PY" -m bench.server_cpu record "$OUT/cpu.json" &
 recorder=$!
 "$PY" -m bench.load --out "$OUT" "$@" >"$OUT/load.log" 2>&1 &
@@ -55,9 +54,11 @@ done
 wait "$load" || echo "profile: the load tool failed (see $OUT/load.log)" >&2
 wait "${samplers[@]}" || echo "profile: a py-spy sampler failed" >&2
 kill -TERM "$recorder" && wait "$recorder"
-after=$("$PY" -m bench.profile published)
-pessoas=$("$PY" -c 'import orjson,sys; print(orjson.loads(open(sys.argv[1],"rb").read())["created_201"])' "$OUT/report.json" 2>/dev/null || echo "?")
-echo "messages published $((after - before)), pessoas created $pessoas" >"$OUT/messages.txt"
+# The APIs' metrics ports (deploy/local/stack.sh's PESSOAS_METRICS_PORTS: api1, api2, worker).
+read -r api1_metrics api2_metrics _ <<<"${PESSOAS_METRICS_PORTS:-9101 9102 9103}"
+"$PY" -m bench.profile messages "http://127.0.0.1:$api1_metrics/metrics" \
+  "http://127.0.0.1:$api2_metrics/metrics" >"$OUT/messages.txt" ||
+  echo "profile: the APIs' metrics could not be read (PESSOAS_METRICS=off?)" >&2
 make --no-print-directory stack-down
 stack_up=0
 for name in api1 worker; do

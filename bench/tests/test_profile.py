@@ -1,6 +1,6 @@
 """The profile summary counts py-spy's samples per frame, once per sample however deep."""
 
-from bench.profile import tally
+from bench.profile import published, tally
 
 RAW = [
     "<module> (pessoas:10);serve (pessoas/cli.py:54);write (uvloop/loop.py:1) 30\n",
@@ -18,3 +18,19 @@ def test_own_and_inclusive_samples_per_frame():
     assert inclusive["serve (cli.py:54)"] == 40
     assert inclusive["<module> (pessoas:10)"] == 45
     assert inclusive["walk (b.py:3)"] == 5 and own["walk (b.py:3)"] == 5
+
+
+API1 = """# TYPE pessoas_publish_batch_size histogram
+pessoas_publish_batch_size_bucket{le="1.0"} 3.0
+pessoas_publish_batch_size_bucket{le="+Inf"} 5.0
+pessoas_publish_batch_size_count 5.0
+pessoas_publish_batch_size_sum 12.0
+# TYPE pessoas_creations counter
+pessoas_creations_total{outcome="promised",reason=""} 99.0
+"""
+API2 = API1.replace("_count 5.0", "_count 2.0").replace("_sum 12.0", "_sum 7.0")
+
+
+def test_messages_and_their_pessoas_add_up_over_the_instances():
+    assert published([API1, API2]) == (7, 19)
+    assert published([]) == (0, 0)
