@@ -95,18 +95,18 @@ class Settings(BaseSettings):
         "primary (following a failover) and redis_url only gives the database, user and password",
     )
     redis_sentinel_master: str = Field(default="mymaster", description="the Sentinels' name of the primary")
-    redis_wait_replicas: int = Field(
-        default=0,
-        ge=0,
-        description="replicas that must hold a reservation before it counts (WAIT); set it to 1 with "
-        "Sentinel, so that a failover cannot lose an acknowledged apelido",
+    redis_ttl_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="expiry of the cached pessoas and apelidos; unset: they stay until Redis evicts "
+        "them (run Redis with maxmemory and an LRU policy)",
     )
 
     amqp_url: str | None = Field(
         default=None,
         description="RabbitMQ URL, or several separated by commas (the nodes of a cluster: each "
-        "connection goes to the first that answers); creations are queued for the worker; needs "
-        "PESSOAS_DATABASE_URL",
+        "connection goes to the first that answers); committed pessoas are announced to the worker, "
+        "which indexes them for search; needs PESSOAS_DATABASE_URL",
     )
     queue_name: str = Field(default="pessoas", description="the durable queue the worker consumes")
     queue_type: Literal["classic", "quorum"] = Field(
@@ -116,31 +116,30 @@ class Settings(BaseSettings):
     publish_window_ms: float = Field(
         default=25.0,
         ge=0,
-        description="how long a publish waits for others to share its message: a creation's 201 "
-        "comes up to this much later, and RabbitMQ, the worker and PostgreSQL handle fewer, larger messages",
+        description="how long an announcement waits for others to share its message: search finds a "
+        "pessoa up to this much later, and RabbitMQ and the worker handle fewer, larger messages",
     )
-    publish_batch_max: int = Field(default=256, description="most pessoas in one message")
-    publish_deadline: float = Field(
-        default=30.0,
-        gt=0,
-        description="seconds from a creation's reservation to its confirm: a publish that misses it "
-        "answers 503 and closes its connection; a restore after a cache loss waits this long first",
+    publish_batch_max: int = Field(default=1000, ge=1, description="most ids in one announcement message")
+
+    create_batch_max: int = Field(
+        default=256, ge=1, description="most creations committed together in one transaction"
     )
-    rabbitmq_management_url: str | None = Field(
-        default=None,
-        description="RabbitMQ management API URL, or several separated by commas (a cluster's "
-        "nodes), read by the restore after a cache loss (a monitoring-tagged user is enough); "
-        "unset: each PESSOAS_AMQP_URL's host and credentials on port 15672",
-    )
-    rabbitmq_stats_interval: float = Field(
-        default=5.0,
-        gt=0,
-        description="seconds between two samples of the broker's statistics (its "
-        "collect_statistics_interval, or quorum queues' tick interval if longer): the restore "
-        "trusts a count of the management API as at most twice this old",
+    commits_in_flight: int = Field(
+        default=2,
+        ge=1,
+        description="transactions of creations one process runs at once; creations arriving "
+        "meanwhile wait and share the next one",
     )
 
-    worker_batch_max: int = Field(default=1000, description="most pessoas in one worker transaction")
+    reconcile_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="seconds between two passes of the worker's reconciler, which indexes the committed "
+        "pessoas whose announcement was lost",
+    )
+    worker_batch_max: int = Field(
+        default=1000, ge=1, description="most ids the worker indexes in one statement"
+    )
 
     @model_validator(mode="after")
     def _refuse_settings_that_could_lose_pessoas(self) -> Self:

@@ -1,10 +1,20 @@
-"""The PostgreSQL schema of pessoas, created idempotently.
+"""The PostgreSQL schema of pessoas, created (or brought up to date) idempotently.
+
+Two tables:
+
+- ``pessoas`` is the record: what a creation commits before its 201. It carries only the
+  indexes that decide and find a pessoa (the id and the unique apelido), plus ``txid``, the id
+  of the transaction that stored the row, which lets the reconciler find recent rows without
+  scanning the table (:mod:`pessoas.adapters.postgres_search_index`).
+- ``pessoas_search`` is the search index: one row per searchable pessoa, the lower-cased fields
+  joined by :data:`SEARCH_SEPARATOR`, under a trigram GIN index. The worker fills it after the
+  commit, so a creation never pays for the trigram index.
 
 Every statement is ``IF NOT EXISTS`` / ``OR REPLACE``, and the whole set runs in one transaction
-under an advisory lock, so several processes starting at once (two API instances and a worker)
-can all call :func:`ensure_schema`: the first creates everything, the others wait and find it done.
-Without the lock two concurrent ``CREATE EXTENSION IF NOT EXISTS`` or ``CREATE TABLE IF NOT EXISTS``
-can still fail with a unique violation in the catalogs.
+under an advisory lock, so several processes starting at once can all call :func:`ensure_schema`:
+the first creates everything, the others wait and find it done. A database made by an earlier
+version (a generated search column on ``pessoas``) is brought to this shape: its rows stay, and
+the reconciler indexes them.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ from __future__ import annotations
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-# Joins the lower-cased fields in the search column. A unit separator cannot be typed in the
+# Joins the lower-cased fields in the search text. A unit separator cannot be typed in the
 # payloads the service sees, but the domain does not forbid it, so the store falls back to an exact
 # per-field check for any term that contains it (see PostgresPessoaStore.search).
 SEARCH_SEPARATOR = "\x1f"
@@ -23,17 +33,7 @@ _SCHEMA_LOCK_KEY = 0x7065_7373_6F61_7301
 
 _DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    # array_to_string is only STABLE (element output functions could depend on settings), so a
-    # generated column cannot call it directly. For text[] the result depends on nothing but the
-    # input, so this wrapper can honestly be IMMUTABLE.
-    """
-    CREATE OR REPLACE FUNCTION pessoas_stack_text(stack text[]) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-    AS $$ SELECT array_to_string(stack, E'\\x1f') $$
-    """,
     # stack is NULL when none was given and '{}' when an empty array was given: both read back as sent.
-    # search is what the trigram index covers: every searchable field, lower-cased, separated by
-    # SEARCH_SEPARATOR so that a term without that character can only match inside one field.
     """
     CREATE TABLE IF NOT EXISTS pessoas (
         id uuid PRIMARY KEY,
@@ -41,17 +41,37 @@ _DDL = (
         nome text NOT NULL,
         nascimento date NOT NULL,
         stack text[],
-        search text NOT NULL GENERATED ALWAYS AS (
-            lower(apelido || E'\\x1f' || nome || E'\\x1f' || coalesce(pessoas_stack_text(stack), ''))
-        ) STORED
+        txid xid8 NOT NULL DEFAULT pg_current_xact_id()
     )
     """,
-    "CREATE INDEX IF NOT EXISTS pessoas_search_trgm ON pessoas USING gin (search gin_trgm_ops)",
+    # The earlier shape: a search column generated on the record, with its trigram index.
+    "ALTER TABLE pessoas ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id()",
+    "ALTER TABLE pessoas DROP COLUMN IF EXISTS search",
+    "DROP FUNCTION IF EXISTS pessoas_stack_text(text[])",
+    "CREATE INDEX IF NOT EXISTS pessoas_txid ON pessoas (txid)",
+    # What the search text of a row is, in one place for the worker and the reconciler.
+    # array_to_string is only STABLE in general, but for text[] it depends on nothing but its
+    # input, so this function can honestly be IMMUTABLE.
+    """
+    CREATE OR REPLACE FUNCTION pessoas_search_text(apelido text, nome text, stack text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+        SELECT lower(apelido || E'\\x1f' || nome || E'\\x1f'
+                     || coalesce(array_to_string(stack, E'\\x1f'), ''))
+    $$
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS pessoas_search (
+        id uuid PRIMARY KEY,
+        search text NOT NULL
+    )
+    """,
     # The GIN pending list makes inserts cheap but is scanned linearly by every search until it is
-    # merged: a short list trades a little insert CPU for much cheaper searches, and at the
-    # reference load's mix of inserts and searches this size costs the least in all (the sizes
-    # tried and their costs are in docs/performance.md).
-    "ALTER INDEX pessoas_search_trgm SET (gin_pending_list_limit = 256)",
+    # merged: a short list trades a little insert CPU for much cheaper searches (docs/performance.md).
+    """
+    CREATE INDEX IF NOT EXISTS pessoas_search_trgm ON pessoas_search
+    USING gin (search gin_trgm_ops) WITH (gin_pending_list_limit = 256)
+    """,
 )
 
 

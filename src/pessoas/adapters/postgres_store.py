@@ -21,10 +21,10 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from pessoas.adapters.postgres_schema import SEARCH_SEPARATOR
-from pessoas.domain.errors import StorageUnavailable
+from pessoas.domain.errors import StorageUnavailable, StorageUncertain
 from pessoas.domain.model import Pessoa
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ _COLUMNS = "id, apelido, nome, nascimento, stack"
 # into one array and each row carries the bounds of its slice (NULL bounds for no stack; lo > hi gives
 # the empty array). Parameters go in binary (%b), so the server parses no array text (faster for
 # large batches: docs/performance.md). ON CONFLICT DO NOTHING, with no target, skips a row that collides on
-# either unique column: the id (a redelivered batch) or the apelido (see _report_skipped).
+# either unique column, with a stored row or an earlier row of the same statement; RETURNING
+# names the rows stored, so every other row of the batch lost its apelido.
 _INSERT = """
 INSERT INTO pessoas (id, apelido, nome, nascimento, stack)
 SELECT r.id, r.apelido, r.nome, r.nascimento,
@@ -45,31 +46,44 @@ FROM unnest(%(ids)b::uuid[], %(apelidos)b::text[], %(nomes)b::text[], %(nascimen
             %(los)b::int4[], %(his)b::int4[])
      AS r(id, apelido, nome, nascimento, lo, hi)
 ON CONFLICT DO NOTHING
+RETURNING id
 """
 
 _GET = f"SELECT {_COLUMNS} FROM pessoas WHERE id = %s"  # noqa: S608 (constant column list)
 
-# The LIKE on the search column is what the trigram index answers. The term is lower-cased by the
-# same lower() as the column, and its LIKE metacharacters are escaped beforehand (lower() leaves
+_FOUND_COLUMNS = "p.id, p.apelido, p.nome, p.nascimento, p.stack"
+
+# The LIKE on the search text is what the trigram index answers. The term is lower-cased by the
+# same lower() as the text, and its LIKE metacharacters are escaped beforehand (lower() leaves
 # \ % and _ alone), so the term is matched literally.
 _SEARCH = f"""
-SELECT {_COLUMNS} FROM pessoas
-WHERE search LIKE '%%' || lower(%(pattern)s) || '%%'
+SELECT {_FOUND_COLUMNS} FROM pessoas_search AS s JOIN pessoas AS p ON p.id = s.id
+WHERE s.search LIKE '%%' || lower(%(pattern)s) || '%%'
 LIMIT %(limit)s
 """  # noqa: S608 (constant column list)
 
-# For a term that contains the separator itself, a hit in the search column could span two fields,
-# so each field is checked on its own as well. The search column still narrows the candidates through
-# the index, since a match inside one field is always a match inside the joined column.
+# For a term that contains the separator itself, a hit in the search text could span two fields,
+# so each field is checked on its own as well. The search text still narrows the candidates through
+# the index, since a match inside one field is always a match inside the joined text.
 _SEARCH_EXACT = f"""
-SELECT {_COLUMNS} FROM pessoas
-WHERE search LIKE '%%' || lower(%(pattern)s) || '%%'
-  AND (lower(apelido) LIKE '%%' || lower(%(pattern)s) || '%%'
-       OR lower(nome) LIKE '%%' || lower(%(pattern)s) || '%%'
-       OR EXISTS (SELECT 1 FROM unnest(stack) AS item
+SELECT {_FOUND_COLUMNS} FROM pessoas_search AS s JOIN pessoas AS p ON p.id = s.id
+WHERE s.search LIKE '%%' || lower(%(pattern)s) || '%%'
+  AND (lower(p.apelido) LIKE '%%' || lower(%(pattern)s) || '%%'
+       OR lower(p.nome) LIKE '%%' || lower(%(pattern)s) || '%%'
+       OR EXISTS (SELECT 1 FROM unnest(p.stack) AS item
                   WHERE lower(item) LIKE '%%' || lower(%(pattern)s) || '%%'))
 LIMIT %(limit)s
 """  # noqa: S608 (constant column list)
+
+
+def _sent(exc: psycopg.OperationalError) -> bool:
+    """Whether the statement may have reached the server before ``exc`` (else nothing was sent).
+
+    The pool's own failures (no connection within its timeout, the pool closed) come before any
+    statement is sent; any other operational error happened on a connection the statement was
+    given to, so its commit is unknown.
+    """
+    return not isinstance(exc, PoolTimeout | PoolClosed)
 
 
 def _like_literal(term: str) -> str:
@@ -104,9 +118,9 @@ class PostgresPessoaStore:
         except psycopg.OperationalError as exc:  # PoolTimeout is one too
             raise StorageUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
 
-    async def add_many(self, pessoas: Sequence[Pessoa]) -> int:
+    async def add_many(self, pessoas: Sequence[Pessoa]) -> set[uuid.UUID]:
         if not pessoas:
-            return 0
+            return set()
         items: list[str] = []
         los: list[int | None] = []
         his: list[int | None] = []
@@ -128,38 +142,18 @@ class PostgresPessoaStore:
             "his": his,
             "items": items,
         }
-        async with self._connection() as conn:
-            cursor = await conn.execute(_INSERT, params)
-            stored = cursor.rowcount
-        if stored < len({p.id for p in pessoas}):
-            await self._report_skipped(pessoas)
-        return stored
-
-    async def _report_skipped(self, pessoas: Sequence[Pessoa]) -> None:
-        """Logs every pessoa of the batch that is not stored under its own id.
-
-        Only reached when some row was skipped, so the normal path stays one round trip. An id
-        already stored is a redelivery and fine; an apelido stored under another id means two
-        pessoas got a 201 for one apelido, which only a loss of the Redis reservations allows.
-        """
-        async with self._connection() as conn:
-            cursor = await conn.execute(
-                "SELECT id, apelido FROM pessoas WHERE id = ANY(%s::uuid[]) OR apelido = ANY(%s::text[])",
-                ([p.id for p in pessoas], [p.apelido for p in pessoas]),
-            )
-            rows = await cursor.fetchall()
-        stored_ids = {row[0] for row in rows}
-        holders = {row[1]: row[0] for row in rows}
-        for pessoa in pessoas:
-            if pessoa.id in stored_ids:
-                continue
-            logger.error(
-                "pessoa %s not stored: its apelido %r is already stored under pessoa %s "
-                "(were the apelido reservations lost?)",
-                pessoa.id,
-                pessoa.apelido,
-                holders.get(pessoa.apelido),
-            )
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(_INSERT, params)
+                rows = await cursor.fetchall()
+        except psycopg.OperationalError as exc:
+            # Autocommit: the statement is its own transaction. A failure before the statement
+            # reached the server (no connection, the pool empty) stored nothing; a connection
+            # lost while it ran leaves its commit unknown.
+            if _sent(exc):
+                raise StorageUncertain(f"PostgreSQL did not confirm the commit: {exc}") from exc
+            raise StorageUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
+        return {row[0] for row in rows}
 
     async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None:
         async with self._connection() as conn:
@@ -188,12 +182,6 @@ class PostgresPessoaStore:
             row = await cursor.fetchone()
         assert row is not None  # count(*) always yields one row
         return int(row[0])
-
-    async def apelidos(self) -> list[str]:
-        async with self._connection() as conn:
-            cursor = await conn.execute("SELECT apelido FROM pessoas")
-            rows = await cursor.fetchall()
-        return [row[0] for row in rows]
 
     async def check(self) -> None:
         # A pool whose connections are all busy under load is still a working database: the

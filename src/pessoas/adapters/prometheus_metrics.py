@@ -2,263 +2,172 @@
 
 The composition root puts these wrappers around the chosen adapters when metrics are on, so the
 domain and the use cases stay unaware of them and, with metrics off, nothing here runs at all.
-On the way through, a wrapper costs a call a try block (free in CPython 3.11 while nothing
-fails); a failure costs one ``inc`` on a pre-bound child (no label lookup).
+:func:`counting` is the one generic wrapper: it counts the failures of every async method of any
+port's adapter. The few figures a generic wrapper cannot see (transaction sizes, rows indexed
+by which path, creations by outcome) have small wrappers of their own, each by composition.
 """
 
 from __future__ import annotations
 
+import inspect
+import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
 
 from pessoas.application.readiness import Readiness
-from pessoas.application.use_cases import CreatePessoa
 from pessoas.domain.errors import (
     ApelidoTaken,
     InvalidPessoa,
-    ReservationsLost,
     StorageUnavailable,
     StorageUncertain,
     UnreadablePessoa,
 )
 from pessoas.domain.model import Pessoa
-from pessoas.ports.cache import PessoaCache
-from pessoas.ports.queue import PersistenceQueue
-from pessoas.ports.repository import PessoaReader, PessoaWriter
+from pessoas.ports.repository import PessoaWriter, SearchIndex
+
+_T = TypeVar("_T")
 
 CREATIONS = Counter(
     "pessoas_creations",
-    "Creations answered by the use case: promised (201) or refused, by reason",
+    "Creations answered by the use case: committed (201) or refused, by reason",
     ["outcome", "reason"],
 )
-PUBLISH_BATCH_SIZE = Histogram(
-    "pessoas_publish_batch_size",
-    "Pessoas per confirmed message published to the queue",
+COMMIT_BATCH_SIZE = Histogram(
+    "pessoas_commit_batch_size",
+    "Pessoas per transaction of creations",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
 )
-PUBLISH_CONFIRM_SECONDS = Histogram(
-    "pessoas_publish_confirm_seconds",
-    "From a message's first publish to the broker's confirm",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+COMMIT_SECONDS = Histogram(
+    "pessoas_commit_seconds",
+    "Duration of one transaction of creations, from the statement to the commit's answer",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-RESERVATION_RESTORES = Counter(
-    "pessoas_reservation_restores", "Times this process rebuilt the apelido reservations from storage"
+ANNOUNCEMENT_SIZE = Histogram(
+    "pessoas_announcement_size",
+    "Ids per announcement message published to the worker's queue",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000),
+)
+INDEXED_ROWS = Counter(
+    "pessoas_indexed",
+    "Pessoas made searchable, by path: announced (the worker's messages) or reconciled (found "
+    "without an announcement: announcements are being lost when this grows)",
+    ["path"],
 )
 BACKEND_ERRORS = Counter(
     "pessoas_backend_errors",
     "Calls to a backing service that failed (unavailable or unconfirmed), by component and operation",
     ["component", "operation"],
 )
-READY = Gauge("pessoas_ready", "1 while this instance accepts creations (what /ready answers), else 0")
-QUEUE_DEPTH = Gauge(
-    "pessoas_queue_depth", "Messages waiting for the worker, as last read by this instance's readiness check"
-)
-STORED_ROWS = Counter("pessoas_worker_stored_rows", "Pessoas newly stored in PostgreSQL by this worker")
-STORE_BATCH_SIZE = Histogram(
-    "pessoas_worker_batch_size",
-    "Pessoas per storage transaction",
-    buckets=(1, 4, 16, 64, 128, 256, 512, 1000, 2000, 5000),
-)
-STORE_SECONDS = Histogram(
-    "pessoas_worker_store_seconds",
-    "Duration of one storage transaction",
-    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
+READY = Gauge("pessoas_ready", "1 while this instance's storage answers (what /ready answers), else 0")
 
-_PROMISED = CREATIONS.labels("promised", "")
-# Most specific first: ApelidoTaken is an InvalidPessoa, ReservationsLost a StorageUnavailable.
+_COMMITTED = CREATIONS.labels("committed", "")
+# Most specific first: ApelidoTaken is an InvalidPessoa.
 _REFUSALS: tuple[tuple[type[Exception], Counter], ...] = (
     (UnreadablePessoa, CREATIONS.labels("refused", "unreadable")),
     (ApelidoTaken, CREATIONS.labels("refused", "apelido_taken")),
     (InvalidPessoa, CREATIONS.labels("refused", "invalid")),
-    (ReservationsLost, CREATIONS.labels("refused", "reservations_lost")),
     (StorageUnavailable, CREATIONS.labels("refused", "storage_unavailable")),
     (StorageUncertain, CREATIONS.labels("refused", "storage_uncertain")),
 )
 _BACKEND_FAILURES = (StorageUnavailable, StorageUncertain)
 
 
-class CountedCreatePessoa(CreatePessoa):
-    """CreatePessoa that counts each outcome."""
+def counting(inner: _T, component: str) -> _T:
+    """``inner`` seen through a proxy that counts each failed call of its async methods.
+
+    A failure is a :class:`StorageUnavailable` or :class:`StorageUncertain`, counted in
+    ``pessoas_backend_errors{component, operation}`` and raised on unchanged.
+    """
+    return cast(_T, _Counting(inner, component))
+
+
+class _Counting:
+    def __init__(self, inner: Any, component: str) -> None:
+        self._inner = inner
+        self._component = component
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+        if not inspect.iscoroutinefunction(method):
+            return method
+        failures = BACKEND_ERRORS.labels(self._component, name)
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(*args, **kwargs)
+            except _BACKEND_FAILURES:
+                failures.inc()
+                raise
+
+        # Kept on the proxy: later calls find it directly, without coming back here.
+        setattr(self, name, counted)
+        return counted
+
+
+class CountedCreations:
+    """A creation use case (any async callable of a body) that counts each outcome."""
+
+    def __init__(self, create: Callable[[object], Awaitable[Pessoa]]) -> None:
+        self._create = create
 
     async def __call__(self, body: object) -> Pessoa:
         try:
-            pessoa = await super().__call__(body)
+            pessoa = await self._create(body)
         except Exception as exc:
             for kind, counter in _REFUSALS:
                 if isinstance(exc, kind):
                     counter.inc()
                     break
             raise
-        _PROMISED.inc()
+        _COMMITTED.inc()
         return pessoa
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._create, name)  # settle(), for a shutdown
 
-def observe_publish(size: int, seconds: float) -> None:
-    PUBLISH_BATCH_SIZE.observe(size)
-    PUBLISH_CONFIRM_SECONDS.observe(seconds)
+
+class TimedWriter:
+    """The creations' writer: pessoas per transaction and each transaction's duration."""
+
+    def __init__(self, inner: PessoaWriter, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._inner = inner
+        self._clock = clock
+
+    async def add_many(self, pessoas: Sequence[Pessoa]) -> set[uuid.UUID]:
+        started = self._clock()
+        stored = await self._inner.add_many(pessoas)
+        COMMIT_SECONDS.observe(self._clock() - started)
+        COMMIT_BATCH_SIZE.observe(len(pessoas))
+        return stored
+
+
+class CountedSearchIndex:
+    """The worker's search index: how many pessoas each path made searchable."""
+
+    def __init__(self, inner: SearchIndex) -> None:
+        self._inner = inner
+        self._announced = INDEXED_ROWS.labels("announced")
+        self._reconciled = INDEXED_ROWS.labels("reconciled")
+
+    async def index(self, ids: Sequence[uuid.UUID]) -> int:
+        indexed = await self._inner.index(ids)
+        self._announced.inc(indexed)
+        return indexed
+
+    async def index_missing(self) -> int:
+        indexed = await self._inner.index_missing()
+        self._reconciled.inc(indexed)
+        return indexed
+
+
+def observe_announcement(size: int) -> None:
+    ANNOUNCEMENT_SIZE.observe(size)
 
 
 def observe_readiness(readiness: Readiness) -> Readiness:
     """Exposes the readiness loop's last answer; read at scrape time, so free in between."""
     READY.set_function(lambda: 1.0 if readiness.state.ready else 0.0)
-    QUEUE_DEPTH.set_function(
-        lambda: float("nan") if readiness.state.queue_depth is None else float(readiness.state.queue_depth)
-    )
     return readiness
-
-
-class _Failures:
-    """Counts the failures of one component's operations, with the children bound once."""
-
-    def __init__(self, component: str, operations: Iterable[str]) -> None:
-        self._by_operation = {name: BACKEND_ERRORS.labels(component, name) for name in operations}
-
-    def count(self, operation: str, failure: Exception) -> None:
-        """Counts ``failure`` of ``operation``, unless it is not the service's failure."""
-        # ReservationsLost is a StorageUnavailable, but no failure: the reservations are being
-        # rebuilt and the refusal is by design.
-        if not isinstance(failure, ReservationsLost):
-            self._by_operation[operation].inc()
-
-
-class CountingCache:
-    def __init__(self, inner: PessoaCache) -> None:
-        self._inner = inner
-        self._failures = _Failures(
-            "cache", ("reserve", "is_ready", "mark_ready", "release", "get", "restore")
-        )
-
-    async def reserve(self, pessoa: Pessoa) -> bool:
-        try:
-            return await self._inner.reserve(pessoa)
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("reserve", failure)
-            raise
-
-    async def is_ready(self) -> bool:
-        try:
-            return await self._inner.is_ready()
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("is_ready", failure)
-            raise
-
-    async def mark_ready(self) -> None:
-        try:
-            await self._inner.mark_ready()
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("mark_ready", failure)
-            raise
-
-    async def release(self, pessoa: Pessoa) -> None:
-        try:
-            await self._inner.release(pessoa)
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("release", failure)
-            raise
-
-    async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None:
-        try:
-            return await self._inner.get(pessoa_id)
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("get", failure)
-            raise
-
-    async def restore_apelidos(self, apelidos: Iterable[str]) -> None:
-        try:
-            await self._inner.restore_apelidos(apelidos)
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("restore", failure)
-            raise
-        RESERVATION_RESTORES.inc()
-
-
-class CountingReader:
-    def __init__(self, inner: PessoaReader) -> None:
-        self._inner = inner
-        self._failures = _Failures("storage", ("get", "search", "count", "apelidos", "check"))
-
-    async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None:
-        try:
-            return await self._inner.get(pessoa_id)
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("get", failure)
-            raise
-
-    async def search(self, term: str, limit: int) -> list[Pessoa]:
-        try:
-            return await self._inner.search(term, limit)
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("search", failure)
-            raise
-
-    async def count(self) -> int:
-        try:
-            return await self._inner.count()
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("count", failure)
-            raise
-
-    async def apelidos(self) -> list[str]:
-        try:
-            return await self._inner.apelidos()
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("apelidos", failure)
-            raise
-
-    async def check(self) -> None:
-        try:
-            await self._inner.check()
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("check", failure)
-            raise
-
-
-class CountingWriter:
-    """The worker's writer: rows stored, transaction sizes and durations, failures."""
-
-    def __init__(self, inner: PessoaWriter, clock: Callable[[], float]) -> None:
-        self._inner = inner
-        self._clock = clock
-        self._failures = _Failures("storage", ("add_many",))
-
-    async def add_many(self, pessoas: Sequence[Pessoa]) -> int:
-        started = self._clock()
-        try:
-            stored = await self._inner.add_many(pessoas)
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("add_many", failure)
-            raise
-        STORE_SECONDS.observe(self._clock() - started)
-        STORE_BATCH_SIZE.observe(len(pessoas))
-        STORED_ROWS.inc(stored)
-        return stored
-
-
-class CountingQueue:
-    def __init__(self, inner: PersistenceQueue) -> None:
-        self._inner = inner
-        self._failures = _Failures("queue", ("put", "wait_until_stored", "waiting"))
-
-    async def put(self, pessoa: Pessoa, since: float | None = None) -> None:
-        try:
-            await self._inner.put(pessoa, since)
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("put", failure)
-            raise
-
-    async def wait_until_stored(self) -> None:
-        try:
-            await self._inner.wait_until_stored()
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("wait_until_stored", failure)
-            raise
-
-    async def waiting(self) -> int:
-        try:
-            return await self._inner.waiting()
-        except _BACKEND_FAILURES as failure:
-            self._failures.count("waiting", failure)
-            raise

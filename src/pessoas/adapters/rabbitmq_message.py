@@ -1,10 +1,10 @@
 """The queue message, defined once for the API's publisher and the worker.
 
 A message is a :class:`dramatiq.Message` addressed to the worker's actor, whose one argument is a
-list of pessoas as JSON-simple values (:mod:`pessoas.adapters.pessoa_json`): the API's group
-commit puts many pessoas in one message. The publisher builds and encodes it here; the worker's
-broker decodes it with dramatiq's ``Message.decode`` and hands the argument to the actor, which
-reads the pessoas back here. The names of the queues it travels through are also decided here.
+list of ids of committed pessoas to index for search (the API announces a batch of commits in one
+message). The publisher builds and encodes it here; the worker's broker decodes it with dramatiq's
+``Message.decode`` and hands the argument to the actor, which reads the ids back here. The names
+of the queues it travels through are also decided here.
 
 Both sides encode with orjson (:class:`OrjsonEncoder`, installed as dramatiq's encoder by
 :func:`use_orjson_encoder`): the publisher encodes on the API's event loop for every message, and
@@ -14,6 +14,7 @@ plain JSON either way, so either encoder reads what the other wrote.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,11 +23,8 @@ import dramatiq
 import orjson
 from dramatiq.common import dq_name, q_name, xq_name
 
-from pessoas.adapters.pessoa_json import pessoa_from_json, pessoa_to_json
-from pessoas.domain.model import Pessoa
-
 #: The actor every message is addressed to; the worker declares it under this name.
-STORE_ACTOR_NAME = "store_pessoas"
+INDEX_ACTOR_NAME = "index_pessoas"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +33,7 @@ class QueueNames:
 
     canonical: str  # where the API publishes and the worker consumes
     delay: str  # where dramatiq's retries wait for their backoff
-    dead_letter: str  # where dramatiq would put a message it gives up on (it never does here)
+    dead_letter: str  # where a message goes once the worker's retries give up on it
 
     @classmethod
     def of(cls, queue_name: str) -> QueueNames:
@@ -59,26 +57,32 @@ def use_orjson_encoder() -> None:
         dramatiq.set_encoder(OrjsonEncoder())
 
 
-def batch_message(pessoas: Iterable[Pessoa], queue_name: str) -> dramatiq.Message[Any]:
-    """The message that asks the worker to store ``pessoas``."""
+def index_message(ids: Iterable[uuid.UUID], queue_name: str) -> dramatiq.Message[Any]:
+    """The message that asks the worker to make these committed pessoas searchable."""
     return dramatiq.Message(
         queue_name=q_name(queue_name),
-        actor_name=STORE_ACTOR_NAME,
-        args=([pessoa_to_json(pessoa) for pessoa in pessoas],),
+        actor_name=INDEX_ACTOR_NAME,
+        args=([str(pessoa_id) for pessoa_id in ids],),
         kwargs={},
         options={},
     )
 
 
-def pessoas_of(argument: list[dict[str, Any]]) -> list[Pessoa]:
-    """The pessoas of a message, from the argument the actor receives."""
-    return [pessoa_from_json(data) for data in argument]
+def ids_of(argument: object) -> list[uuid.UUID]:
+    """The ids of a message, from the argument the actor receives; ValueError if it holds none.
+
+    A message that is not a list of UUIDs can never succeed: the worker's retries give up on it
+    and it is dead-lettered (its pessoas, if any, are indexed by the reconciler).
+    """
+    if not isinstance(argument, list) or not all(isinstance(item, str) for item in argument):
+        raise ValueError(f"an index message carries a list of ids, not {argument!r:.80}")
+    return [uuid.UUID(item) for item in argument]
 
 
-def decode_batch(body: bytes) -> list[Pessoa]:
-    """The pessoas of an encoded message (what a queue holds); ValueError if it is not one."""
+def decode_index_message(body: bytes) -> list[uuid.UUID]:
+    """The ids of an encoded message (what a queue holds); ValueError if it is not one."""
     message = dramatiq.Message.decode(body)
-    if message.actor_name != STORE_ACTOR_NAME:
-        raise ValueError(f"a message for {message.actor_name!r}, not {STORE_ACTOR_NAME!r}")
+    if message.actor_name != INDEX_ACTOR_NAME:
+        raise ValueError(f"a message for {message.actor_name!r}, not {INDEX_ACTOR_NAME!r}")
     (argument,) = message.args
-    return pessoas_of(argument)
+    return ids_of(argument)

@@ -16,19 +16,23 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiormq
-from dramatiq.middleware import AsyncIO, Retries
+from dramatiq.middleware import AsyncIO
 from dramatiq_kombu_broker import ConnectionPooledKombuBroker, DefaultDramatiqTopology
 from dramatiq_kombu_broker.topology import RabbitMQQueueArguments
 
 from pessoas.adapters.rabbitmq_message import QueueNames, use_orjson_encoder
 from pessoas.adapters.rabbitmq_nodes import as_url_list, connect_to_any_node
+from pessoas.adapters.rabbitmq_retries import RetriesThatNeverDrop
 
 # Fixed here rather than taken from the library's ``dramatiq_dead_message_ttl`` environment
 # variable, so that the API and the worker cannot disagree about the dead-letter queue's arguments.
 DEAD_LETTER_TTL = dt.timedelta(days=7)
 
-# A 201 is a promise, so a message is never given up: no retry limit, and a short backoff ceiling
-# so that the backlog drains within seconds once PostgreSQL is back.
+# An announcement is retried a bounded number of times (about 30 s with this backoff), then
+# dead-lettered: its pessoas are committed already, and the reconciler indexes whatever a
+# dead-lettered message held. A short backoff ceiling lets a backlog drain within seconds once
+# PostgreSQL is back.
+RETRY_MAX = 10
 RETRY_MIN_BACKOFF_MS = 100
 RETRY_MAX_BACKOFF_MS = 5_000
 
@@ -135,8 +139,8 @@ def build_worker_broker(
     return ConnectionPooledKombuBroker(
         middleware=[
             AsyncIO(),
-            Retries(
-                max_retries=None,  # type: ignore[arg-type]
+            RetriesThatNeverDrop(
+                max_retries=RETRY_MAX,
                 min_backoff=RETRY_MIN_BACKOFF_MS,
                 max_backoff=RETRY_MAX_BACKOFF_MS,
             ),

@@ -64,11 +64,13 @@ class SqlitePessoaStore:
         self._writer = writer
         self._reads = reads
 
-    async def add_many(self, pessoas: Sequence[Pessoa]) -> int:
+    async def add_many(self, pessoas: Sequence[Pessoa]) -> set[uuid.UUID]:
         if not pessoas:
-            return 0
+            return set()
         outcomes = await self._writer.write(pessoas)
-        return outcomes.count(Outcome.STORED)
+        return {
+            pessoa.id for pessoa, outcome in zip(pessoas, outcomes, strict=True) if outcome is Outcome.STORED
+        }
 
     async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None:
         def read(conn: sqlite3.Connection) -> Pessoa | None:
@@ -100,12 +102,16 @@ class SqlitePessoaStore:
             lambda conn: int(conn.execute("SELECT count(*) FROM pessoas").fetchone()[0])
         )
 
-    async def apelidos(self) -> list[str]:
-        return await self._reads.run(
-            lambda conn: [row[0] for row in conn.execute("SELECT apelido FROM pessoas")]
-        )
-
     async def check(self) -> None:
         # Readiness: the file answers a read on the pool's connections (a full or read-only disk
         # shows on the writes themselves, as 503s with nothing promised).
         await self._reads.run(lambda conn: conn.execute("SELECT 1 FROM pessoas LIMIT 1").fetchall())
+
+    # SearchIndex: the FTS5 index is written by a trigger in the transaction that stores the row,
+    # so every committed pessoa is searchable at once and there is never anything left to index.
+
+    async def index(self, ids: Sequence[uuid.UUID]) -> int:
+        return 0
+
+    async def index_missing(self) -> int:
+        return 0

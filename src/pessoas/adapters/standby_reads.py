@@ -5,8 +5,7 @@ delay must never turn into a wrong answer the contract forbids:
 - get-by-id: a pessoa the standby lacks may be stored on the primary already, so a miss is asked
   of the primary before it is a "not found";
 - search may miss the newest pessoas for that delay (the SPEC asks no more of a search);
-- the count, and the apelidos the reservations are rebuilt from, always come from the primary: a
-  lagging list of apelidos would let one be taken twice.
+- the count always comes from the primary, which holds every committed pessoa.
 A standby that is down or unreachable is passed over: its reads go to the primary.
 """
 
@@ -46,9 +45,6 @@ class StandbyFirstReader:
 
     async def count(self) -> int:
         return await self._primary.count()
-
-    async def apelidos(self) -> list[str]:
-        return await self._primary.apelidos()
 
     async def check(self) -> None:
         # Ready means the primary answers: creations are stored there, and a standby that is

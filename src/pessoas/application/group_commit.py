@@ -1,9 +1,9 @@
 """Group commit: the items of concurrent callers share one flush, and each caller gets its result.
 
-Both ends of the queue pay per flush rather than per item: the API's publisher per confirmed
-message, the worker per transaction. So callers hand their item to a :class:`GroupCommit` and
-wait; the items gathered meanwhile leave together, and every caller of a flush is released with
-its outcome, or its exception.
+Storage pays per transaction rather than per row, and the worker per message: so callers hand
+their item to a :class:`GroupCommit` and wait; the items gathered meanwhile leave together, and
+every caller of a flush is released with its own result (the flush returns one per item, in
+order), or with the flush's exception.
 
 The rules:
 
@@ -20,22 +20,23 @@ The rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
-Flush = Callable[[list[T]], Awaitable[None]]
+Flush = Callable[[list[T]], Awaitable[Sequence[R]]]
 
 
 def _one(item: object) -> int:
     return 1
 
 
-class GroupCommit(Generic[T]):
+class GroupCommit(Generic[T, R]):
     def __init__(
         self,
-        flush: Flush[T],
+        flush: Flush[T, R],
         *,
         window: float = 0.0,
         max_size: int = 256,
@@ -47,16 +48,16 @@ class GroupCommit(Generic[T]):
         self._max_size = max(max_size, 1)
         self._size = size
         self._max_in_flight = max(max_in_flight, 1) if max_in_flight is not None else None
-        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._pending_size = 0
         self._due = False
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
 
-    async def submit(self, item: T) -> None:
-        """Returns once the flush holding ``item`` succeeded; raises what that flush raised."""
+    async def submit(self, item: T) -> R:
+        """Returns ``item``'s result once its flush succeeded; raises what that flush raised."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
+        done: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, done))
         self._pending_size += self._size(item)
         if self._pending_size >= self._max_size:
@@ -68,7 +69,7 @@ class GroupCommit(Generic[T]):
             else:
                 self._timer = loop.call_soon(self._window_closed)
         # The flush runs in a task of its own: cancelling this caller cancels only its own future.
-        await done
+        return await done
 
     async def flush(self) -> None:
         """Sends what is pending now, whatever the window, and waits until no flush is running."""
@@ -117,9 +118,11 @@ class GroupCommit(Generic[T]):
         self._in_flight.discard(task)
         self._start_flushes()
 
-    async def _run(self, group: list[tuple[T, asyncio.Future[None]]]) -> None:
+    async def _run(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
-            await self._flush([item for item, _ in group])
+            results = await self._flush([item for item, _ in group])
+            if len(results) != len(group):
+                raise RuntimeError(f"a flush of {len(group)} items returned {len(results)} results")
         except BaseException as exc:
             for _, done in group:
                 if not done.done():
@@ -127,6 +130,6 @@ class GroupCommit(Generic[T]):
             if not isinstance(exc, Exception):
                 raise
         else:
-            for _, done in group:
+            for (_, done), result in zip(group, results, strict=True):
                 if not done.done():
-                    done.set_result(None)
+                    done.set_result(result)

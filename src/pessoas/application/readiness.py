@@ -1,8 +1,12 @@
-"""Whether this instance would accept creations now: what ``/ready`` answers, kept fresh in the background.
+"""Whether this instance can serve now: what ``/ready`` answers, kept fresh in the background.
 
-A probe per request would cost a round trip to each backing service on every poll of every load
-balancer; instead one loop per process checks them every ``interval`` seconds and the answer is
-read from memory. A change either way shows within one interval (plus the probe's timeout).
+An instance is ready while its storage answers: every route needs it (a creation commits there,
+and every read can fall back to it). The cache and the queue are not needed by any route, so
+their loss does not take an instance out of rotation.
+
+A probe per request would cost a round trip on every poll of every load balancer; instead one
+loop per process checks every ``interval`` seconds and the answer is read from memory. A change
+either way shows within one interval (plus the probe's timeout).
 """
 
 from __future__ import annotations
@@ -14,10 +18,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from pessoas.application.use_cases import RestoreReservations
 from pessoas.domain.errors import StorageUnavailable
-from pessoas.ports.cache import PessoaCache
-from pessoas.ports.queue import PersistenceQueue
 from pessoas.ports.repository import PessoaReader
 
 logger = logging.getLogger(__name__)
@@ -28,10 +29,8 @@ _T = TypeVar("_T")
 @dataclass(frozen=True)
 class ReadinessState:
     ready: bool
-    # Why not, one phrase per failing part ("cache: ...", "storage: ...", "queue: ...").
+    # Why not, one phrase per failing part ("storage: ...").
     reasons: tuple[str, ...] = ()
-    # Messages waiting for the worker, when the last check could read it.
-    queue_depth: int | None = None
     checked: bool = field(default=True, compare=False)
 
 
@@ -41,53 +40,24 @@ _NOT_CHECKED = ReadinessState(ready=False, reasons=("not checked yet",), checked
 class Readiness:
     def __init__(
         self,
-        cache: PessoaCache,
         reader: PessoaReader,
-        queue: PersistenceQueue,
-        restore: RestoreReservations,
         interval: float = 1.0,
         probe_timeout: float = 2.0,
     ) -> None:
-        self._cache = cache
         self._reader = reader
-        self._queue = queue
-        self._restore = restore
         self._interval = interval
         self._probe_timeout = probe_timeout
         self._task: asyncio.Task[None] | None = None
         self.state = _NOT_CHECKED
 
     async def refresh(self) -> ReadinessState:
-        """Checks the cache, storage and queue once, concurrently, and keeps the outcome."""
-        reservations, storage, depth = await asyncio.gather(
-            self._probe(self._cache.is_ready()),
-            self._probe(self._reader.check()),
-            self._probe(self._queue.waiting()),
-        )
-        reasons: list[str] = []
-        if isinstance(reservations, str):
-            reasons.append(f"cache: {reservations}")
-        elif not reservations:
-            problem = self._restore.problem
-            reasons.append(
-                "cache: apelido reservations are being restored"
-                + (f" (cannot complete: {problem})" if problem else "")
-            )
-            # Out of rotation, this instance would receive no creation to start the restore
-            # with: so readiness starts it.
-            self._restore.start()
-        if isinstance(storage, str):
-            reasons.append(f"storage: {storage}")
-        if isinstance(depth, str):
-            reasons.append(f"queue: {depth}")
-        state = ReadinessState(
-            ready=not reasons,
-            reasons=tuple(reasons),
-            queue_depth=depth if isinstance(depth, int) else None,
-        )
+        """Checks storage once and keeps the outcome."""
+        storage = await self._probe(self._reader.check())
+        reasons = [f"storage: {storage}"] if isinstance(storage, str) else []
+        state = ReadinessState(ready=not reasons, reasons=tuple(reasons))
         if state.ready != self.state.ready and self.state.checked:
             if state.ready:
-                logger.warning("ready again: this instance accepts creations")
+                logger.warning("ready again: storage answers")
             else:
                 logger.warning("not ready: %s", "; ".join(reasons), extra={"reasons": list(reasons)})
         self.state = state

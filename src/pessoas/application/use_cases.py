@@ -1,123 +1,103 @@
-"""The service's use cases, one class each, written against the ports only."""
+"""The service's use cases, one class each, written against the ports only.
+
+A creation is a promise only once storage has committed it: the cache and the queue are told
+afterwards, and either may lose what it was told without breaking a promise.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Sequence
 
-from pessoas.domain.errors import ApelidoTaken, InvalidSearchTerm, ReservationsLost, StorageUnavailable
+from pessoas.application.group_commit import GroupCommit
+from pessoas.domain.errors import ApelidoTaken, InvalidSearchTerm, StorageUnavailable
 from pessoas.domain.model import SEARCH_LIMIT, Pessoa, new_pessoa
 from pessoas.ports.cache import PessoaCache
-from pessoas.ports.queue import PersistenceQueue
-from pessoas.ports.repository import PessoaReader, PessoaWriter
+from pessoas.ports.queue import IndexQueue
+from pessoas.ports.repository import PessoaReader, PessoaWriter, SearchIndex
 
 logger = logging.getLogger(__name__)
 
 
-class RestoreReservations:
-    """Rebuilds the apelido reservations after the cache lost them, then reopens creations.
-
-    While the cache is not ready it refuses every reservation, so no new pessoa is promised. The
-    restore first waits until the pessoas promised before the loss have reached storage, then
-    takes every stored apelido back, and only then marks the cache ready: from that moment the
-    reservations are complete again. Concurrent callers in one process share one run; runs in
-    several processes at once are harmless (restoring is idempotent).
-
-    It fails closed: when the queue cannot prove that the promised pessoas are stored, the run
-    fails, the cache stays not ready (creations are refused), :attr:`problem` says why, and the
-    next creation or readiness check starts another run.
-    """
-
-    def __init__(self, cache: PessoaCache, reader: PessoaReader, queue: PersistenceQueue) -> None:
-        self._cache = cache
-        self._reader = reader
-        self._queue = queue
-        self._running: asyncio.Task[None] | None = None
-        #: Why the last run could not complete, until a run completes.
-        self.problem: str | None = None
-
-    async def __call__(self) -> None:
-        # Shielded: a caller that goes away must not cancel the run others wait on.
-        await asyncio.shield(self._run())
-
-    def start(self) -> None:
-        """Starts a run in the background, if none is under way; failures are retried later."""
-        self._run()
-
-    def _run(self) -> asyncio.Task[None]:
-        """The run under way, or a new one: one run at a time in this process."""
-        if self._running is None or self._running.done():
-            self._running = asyncio.get_running_loop().create_task(self._restore())
-            self._running.add_done_callback(_consume_failure)
-        return self._running
-
-    async def _restore(self) -> None:
-        if await self._cache.is_ready():
-            return
-        try:
-            await self._queue.wait_until_stored()
-        except StorageUnavailable as exc:
-            # One line when the reason appears or changes, not one per retry.
-            if str(exc) != self.problem:
-                logger.warning("the apelido reservations cannot be restored yet, retrying: %s", exc)
-            self.problem = str(exc)
-            raise
-        await self._cache.restore_apelidos(await self._reader.apelidos())
-        await self._cache.mark_ready()
-        self.problem = None
-
-
-def _consume_failure(task: asyncio.Task[None]) -> None:
-    # Awaiting callers get the failure through the shield; with none (a background start) it is
-    # not lost either: the next creation starts another run.
-    if not task.cancelled():
-        task.exception()
-
-
 class CreatePessoa:
-    """Validates a body, takes its apelido and hands the pessoa over for storage.
+    """Validates a body and commits the pessoa: a 201 means storage has committed it.
 
-    When this returns, the pessoa is a promise: readable by id on every instance, its apelido
-    taken everywhere, and its storage confirmed by the queue.
+    1. The domain validates the body (nothing else happens when it is refused).
+    2. The cache is asked whether the apelido is known to be taken: a hit refuses at once,
+       sparing storage; a miss, or a cache that does not answer, proves nothing.
+    3. Storage commits the pessoa, and its unique apelido decides. Concurrent creations share
+       one transaction (:class:`GroupCommit`): the first goes at once, those that arrive while
+       up to ``commits_in_flight`` transactions run leave together in the next one.
+    4. After the commit, the cache remembers the pessoas and the queue announces them for
+       search: in the background, once per transaction, and failures only cost speed.
     """
 
     def __init__(
-        self, cache: PessoaCache, queue: PersistenceQueue, restore: RestoreReservations | None = None
+        self,
+        writer: PessoaWriter,
+        cache: PessoaCache,
+        queue: IndexQueue,
+        *,
+        batch_max: int = 256,
+        commits_in_flight: int = 2,
     ) -> None:
+        self._writer = writer
         self._cache = cache
         self._queue = queue
-        self._restore = restore
+        self._commits: GroupCommit[Pessoa, bool] = GroupCommit(
+            self._commit, max_size=batch_max, max_in_flight=commits_in_flight
+        )
+        # Strong references to the after-commit tasks, which the event loop only holds weakly.
+        self._after_commit: set[asyncio.Task[None]] = set()
 
     async def __call__(self, body: object) -> Pessoa:
         pessoa = new_pessoa(body)
-        # Before the reservation: the queue bounds its work from this moment, which is what
-        # lets a restore know when no creation begun before a cache loss can still be stored.
-        since = time.monotonic()
-        try:
-            reserved = await self._cache.reserve(pessoa)
-        except ReservationsLost:
-            # Answer now (nothing promised) and let the restore run; creations resume after it.
-            if self._restore is not None:
-                self._restore.start()
-            raise
-        if not reserved:
+        if await self._apelido_known(pessoa.apelido):
             raise ApelidoTaken(f"apelido {pessoa.apelido!r} is already taken")
-        try:
-            await self._queue.put(pessoa, since)
-        except StorageUnavailable:
-            # The queue says for certain that nothing was handed over: free the apelido again.
-            # Any other failure (StorageUncertain included) leaves the reservation in place,
-            # since the pessoa may yet be stored, and a held apelido is safer than a doubled one.
-            await self._cache.release(pessoa)
-            raise
+        if not await self._commits.submit(pessoa):
+            raise ApelidoTaken(f"apelido {pessoa.apelido!r} is already taken")
         return pessoa
+
+    async def _apelido_known(self, apelido: str) -> bool:
+        try:
+            return await self._cache.holds_apelido(apelido)
+        except StorageUnavailable:
+            return False  # the cache is down: storage will decide
+
+    async def _commit(self, pessoas: list[Pessoa]) -> list[bool]:
+        stored_ids = await self._writer.add_many(pessoas)
+        stored = [pessoa for pessoa in pessoas if pessoa.id in stored_ids]
+        if stored:
+            task = asyncio.get_running_loop().create_task(self._tell_others(stored))
+            self._after_commit.add(task)
+            task.add_done_callback(self._after_commit.discard)
+        # A pessoa of the batch whose id came back is this caller's; any other lost its apelido.
+        return [pessoa.id in stored_ids for pessoa in pessoas]
+
+    async def _tell_others(self, stored: list[Pessoa]) -> None:
+        ids = [pessoa.id for pessoa in stored]
+        outcomes = await asyncio.gather(
+            self._cache.remember(stored), self._queue.announce(ids), return_exceptions=True
+        )
+        for what, outcome in zip(("cache", "queue"), outcomes, strict=True):
+            if isinstance(outcome, StorageUnavailable):
+                # Expected while that service is down: the reads fall back to storage, and
+                # the reconciler indexes what was not announced.
+                logger.debug("%s not told of %d committed pessoas: %s", what, len(ids), outcome)
+            elif isinstance(outcome, BaseException):
+                logger.error("%s not told of %d committed pessoas", what, len(ids), exc_info=outcome)
+
+    async def settle(self) -> None:
+        """Waits for the transactions under way and the after-commit work (at shutdown, in tests)."""
+        await self._commits.flush()
+        while self._after_commit:
+            await asyncio.wait(set(self._after_commit))
 
 
 class GetPessoa:
-    """Reads a pessoa by id: the shared cache first (it knows every pessoa not yet stored), then storage."""
+    """Reads a pessoa by id: the cache first, then storage, which holds every committed pessoa."""
 
     def __init__(self, cache: PessoaCache, reader: PessoaReader) -> None:
         self._cache = cache
@@ -127,13 +107,7 @@ class GetPessoa:
         try:
             pessoa = await self._cache.get(pessoa_id)
         except StorageUnavailable:
-            # The cache is down, restarting or saturated: storage still answers for the pessoas
-            # already stored. One it lacks may be acknowledged but not stored yet, so "not found"
-            # cannot be promised then: that is StorageUnavailable (503), never a false 404.
-            stored = await self._reader.get(pessoa_id)
-            if stored is None:
-                raise
-            return stored
+            pessoa = None  # the cache is down: storage answers on its own
         if pessoa is not None:
             return pessoa
         return await self._reader.get(pessoa_id)
@@ -157,11 +131,36 @@ class CountPessoas:
         return await self._reader.count()
 
 
-class StorePessoas:
-    """The worker's use case: stores a batch handed over by the queue, idempotently."""
+class IndexPessoas:
+    """The worker's use case: makes the announced pessoas searchable, idempotently.
 
-    def __init__(self, writer: PessoaWriter) -> None:
-        self._writer = writer
+    The announcements of concurrent messages share one statement: the first goes at once, those
+    that arrive meanwhile leave together in the next.
+    """
 
-    async def __call__(self, pessoas: Sequence[Pessoa]) -> int:
-        return await self._writer.add_many(pessoas)
+    def __init__(self, index: SearchIndex, batch_max: int = 1000) -> None:
+        self._index = index
+        self._batches: GroupCommit[Sequence[uuid.UUID], int] = GroupCommit(
+            self._index_merged, max_size=batch_max, size=len, max_in_flight=1
+        )
+
+    async def __call__(self, ids: Sequence[uuid.UUID]) -> int:
+        return await self._batches.submit(ids)
+
+    async def _index_merged(self, announcements: list[Sequence[uuid.UUID]]) -> list[int]:
+        indexed = await self._index.index([pessoa_id for ids in announcements for pessoa_id in ids])
+        # The count is the statement's; each message gets it whole, as the merged answer.
+        return [indexed] * len(announcements)
+
+
+class ReconcileIndex:
+    """Indexes every committed pessoa whose announcement was lost (purged, dead-lettered, never sent)."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self._index = index
+
+    async def __call__(self) -> int:
+        found = await self._index.index_missing()
+        if found:
+            logger.info("indexed %d committed pessoas that no announcement had brought", found)
+        return found

@@ -3,23 +3,20 @@
 Storage, cache and queue are each an adapter group, a small container of its own, so that only
 the chosen groups' resources (pools, connections, threads) are ever opened. :func:`build_container`
 picks the groups from the settings (which have already refused the combinations that could lose a
-pessoa). With the embedded SQLite storage (the default when no database URL is set) one group
+pessoa or hide one). With the embedded SQLite storage (the default when no database URL is set) one group
 serves as storage, cache and queue at once. Otherwise a backing service whose URL is set is used,
 and one left unset is replaced by its in-process twin.
 """
 
 from __future__ import annotations
 
-import time
-
 from dependency_injector import containers, providers
 
 from pessoas.adapters.prometheus_metrics import (
-    CountedCreatePessoa,
-    CountingCache,
-    CountingQueue,
-    CountingReader,
-    CountingWriter,
+    CountedCreations,
+    CountedSearchIndex,
+    TimedWriter,
+    counting,
     observe_readiness,
 )
 from pessoas.application.readiness import Readiness
@@ -27,9 +24,9 @@ from pessoas.application.use_cases import (
     CountPessoas,
     CreatePessoa,
     GetPessoa,
-    RestoreReservations,
+    IndexPessoas,
+    ReconcileIndex,
     SearchPessoas,
-    StorePessoas,
 )
 from pessoas.container.memory import DirectQueue, MemoryCache, MemoryStorage
 from pessoas.settings import Settings
@@ -42,58 +39,62 @@ def _metrics_switch(settings: Settings) -> str:
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
-    #: Provides ``writer``, ``reader`` and ``prepare`` (create the schema).
+    #: Provides ``writer``, ``reader``, ``search_index`` and ``prepare`` (create the schema).
     storage = providers.DependenciesContainer()
     #: Provides ``cache``.
     cache = providers.DependenciesContainer()
-    #: Provides ``queue`` and ``prepare`` (declare the queues).
+    #: Provides ``queue``, ``prepare`` (declare the queues) and ``at_start`` (run once by the API).
     queue = providers.DependenciesContainer()
 
     # With metrics on, the use cases see each adapter through a wrapper that counts its failures
-    # (and, for the creation, its outcomes); with metrics off, the adapters themselves.
+    # (and, for the writer and the index, what they did); with metrics off, the adapters themselves.
     metrics = providers.Callable(_metrics_switch, settings)
     observed_cache = providers.Selector(
-        metrics, on=providers.Singleton(CountingCache, cache.cache), off=cache.cache
+        metrics, on=providers.Singleton(counting, cache.cache, "cache"), off=cache.cache
     )
     observed_reader = providers.Selector(
-        metrics, on=providers.Singleton(CountingReader, storage.reader), off=storage.reader
+        metrics, on=providers.Singleton(counting, storage.reader, "storage"), off=storage.reader
     )
     observed_writer = providers.Selector(
         metrics,
-        on=providers.Singleton(CountingWriter, storage.writer, clock=time.perf_counter),
+        on=providers.Singleton(counting, providers.Singleton(TimedWriter, storage.writer), "storage"),
         off=storage.writer,
     )
+    observed_index = providers.Selector(
+        metrics,
+        on=providers.Singleton(
+            counting, providers.Singleton(CountedSearchIndex, storage.search_index), "storage"
+        ),
+        off=storage.search_index,
+    )
     observed_queue = providers.Selector(
-        metrics, on=providers.Singleton(CountingQueue, queue.queue), off=queue.queue
+        metrics, on=providers.Singleton(counting, queue.queue, "queue"), off=queue.queue
     )
 
     # Use cases hold no per-request state, so one of each serves every request.
-    restore_reservations = providers.Singleton(
-        RestoreReservations, cache=observed_cache, reader=observed_reader, queue=observed_queue
+    _create_pessoa = providers.Singleton(
+        CreatePessoa,
+        writer=observed_writer,
+        cache=observed_cache,
+        queue=observed_queue,
+        batch_max=settings.provided.create_batch_max,
+        commits_in_flight=settings.provided.commits_in_flight,
     )
     create_pessoa = providers.Selector(
-        metrics,
-        on=providers.Singleton(
-            CountedCreatePessoa, cache=observed_cache, queue=observed_queue, restore=restore_reservations
-        ),
-        off=providers.Singleton(
-            CreatePessoa, cache=observed_cache, queue=observed_queue, restore=restore_reservations
-        ),
+        metrics, on=providers.Singleton(CountedCreations, _create_pessoa), off=_create_pessoa
     )
     get_pessoa = providers.Singleton(GetPessoa, cache=observed_cache, reader=observed_reader)
     search_pessoas = providers.Singleton(SearchPessoas, reader=observed_reader)
     count_pessoas = providers.Singleton(CountPessoas, reader=observed_reader)
-    store_pessoas = providers.Singleton(StorePessoas, writer=observed_writer)
+    index_pessoas = providers.Singleton(
+        IndexPessoas, index=observed_index, batch_max=settings.provided.worker_batch_max
+    )
+    reconcile_index = providers.Singleton(ReconcileIndex, index=observed_index)
 
-    # What /ready answers. It probes the adapters themselves: its own checks are not failures
-    # of the service's calls.
+    # What /ready answers. It probes the adapter itself: its own checks are not failures of the
+    # service's calls.
     _readiness = providers.Singleton(
-        Readiness,
-        cache=cache.cache,
-        reader=storage.reader,
-        queue=queue.queue,
-        restore=restore_reservations,
-        interval=settings.provided.ready_interval,
+        Readiness, reader=storage.reader, interval=settings.provided.ready_interval
     )
     readiness = providers.Selector(
         metrics, on=providers.Singleton(observe_readiness, _readiness), off=_readiness
@@ -162,4 +163,4 @@ def _queue_group(settings: Settings, storage: containers.Container) -> container
         from pessoas.container.rabbitmq import RabbitmqQueue
 
         return RabbitmqQueue(settings=settings)
-    return DirectQueue(writer=storage.writer)
+    return DirectQueue(index=storage.search_index)

@@ -3,16 +3,22 @@
 from dependency_injector import containers, providers
 
 from pessoas.adapters.memory_cache import InMemoryPessoaCache
-from pessoas.adapters.memory_queue import DirectPersistenceQueue
+from pessoas.adapters.memory_queue import DirectIndexQueue
 from pessoas.adapters.memory_setup import nothing_to_prepare
 from pessoas.adapters.memory_store import InMemoryPessoaStore
-from pessoas.ports.repository import PessoaWriter
+from pessoas.application.use_cases import ReconcileIndex
+from pessoas.ports.repository import SearchIndex
+
+
+async def reconcile_once(index: SearchIndex) -> None:
+    await ReconcileIndex(index)()
 
 
 class MemoryStorage(containers.DeclarativeContainer):
     store = providers.Singleton(InMemoryPessoaStore)
     writer = store
     reader = store
+    search_index = store
     prepare = providers.Callable(nothing_to_prepare)
 
 
@@ -21,9 +27,12 @@ class MemoryCache(containers.DeclarativeContainer):
 
 
 class DirectQueue(containers.DeclarativeContainer):
-    """No broker: a created pessoa is written to storage before its 201."""
+    """No broker: the API indexes what it committed itself, right after the commit."""
 
-    #: Whatever storage group was chosen: the pessoa is written there before its 201.
-    writer: providers.Dependency[PessoaWriter] = providers.Dependency()
-    queue = providers.Singleton(DirectPersistenceQueue, writer=writer)
+    #: Whatever storage group was chosen.
+    index: providers.Dependency[SearchIndex] = providers.Dependency()
+    queue = providers.Singleton(DirectIndexQueue, index=index)
     prepare = providers.Callable(nothing_to_prepare)
+    # No worker runs a reconciler without a broker: a start-up pass indexes whatever an API
+    # committed but did not index before it stopped.
+    at_start = providers.Callable(reconcile_once, index)

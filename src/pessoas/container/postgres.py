@@ -13,6 +13,7 @@ from dependency_injector import containers, providers
 from psycopg_pool import AsyncConnectionPool
 
 from pessoas.adapters.postgres_schema import ensure_schema
+from pessoas.adapters.postgres_search_index import PostgresSearchIndex
 from pessoas.adapters.postgres_store import PostgresPessoaStore
 from pessoas.adapters.standby_reads import StandbyFirstReader
 from pessoas.ports.repository import PessoaReader
@@ -83,6 +84,8 @@ class PostgresStorage(containers.DeclarativeContainer):
     store = providers.Singleton(PostgresPessoaStore, pool=pool)
     writer = store
     reader = providers.Singleton(_reader, store, standby_pool)
+    # On the primary: it reads the record that was just committed there.
+    search_index = providers.Singleton(PostgresSearchIndex, pool=pool)
 
     # Uses a connection of its own, so the schema can be created before (or without) the pool opening.
     prepare = providers.Callable(ensure_schema, settings.provided.database_url)

@@ -1,4 +1,4 @@
-"""The RabbitMQ queue group: the API's confirmed publisher and the worker's Dramatiq broker."""
+"""The RabbitMQ queue group: the API's announcement publisher and the worker's Dramatiq broker."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ from collections.abc import AsyncIterator, Callable
 
 from dependency_injector import containers, providers
 
-from pessoas.adapters.prometheus_metrics import observe_publish
-from pessoas.adapters.rabbitmq_management import ManagementApi, management_urls_for, vhost_of
-from pessoas.adapters.rabbitmq_message import STORE_ACTOR_NAME, QueueNames, pessoas_of
+from pessoas.adapters.prometheus_metrics import observe_announcement
+from pessoas.adapters.rabbitmq_message import INDEX_ACTOR_NAME, QueueNames, ids_of
 from pessoas.adapters.rabbitmq_nodes import split_urls
-from pessoas.adapters.rabbitmq_queue import RabbitmqPersistenceQueue
+from pessoas.adapters.rabbitmq_queue import RabbitmqIndexQueue
 from pessoas.adapters.rabbitmq_topology import build_worker_broker, prepare_queues
 from pessoas.settings import Settings
 
 
-async def _open_publisher(queue: RabbitmqPersistenceQueue) -> AsyncIterator[RabbitmqPersistenceQueue]:
+async def _open_publisher(queue: RabbitmqIndexQueue) -> AsyncIterator[RabbitmqIndexQueue]:
     await queue.open()
     try:
         yield queue
@@ -23,22 +22,13 @@ async def _open_publisher(queue: RabbitmqPersistenceQueue) -> AsyncIterator[Rabb
         await queue.close()
 
 
-def publish_observer(settings: Settings) -> Callable[[int, float], None] | None:
-    return observe_publish if settings.metrics else None
+def publish_observer(settings: Settings) -> Callable[[int], None] | None:
+    return observe_announcement if settings.metrics else None
 
 
-def management_urls(settings: Settings) -> list[str]:
-    """PESSOAS_RABBITMQ_MANAGEMENT_URL's list, or the management listener of each AMQP node."""
-    if settings.rabbitmq_management_url:
-        return split_urls(settings.rabbitmq_management_url)
-    assert settings.amqp_url is not None, "the RabbitMQ group is chosen only with a URL"
-    return management_urls_for(split_urls(settings.amqp_url))
-
-
-def stats_max_age(settings: Settings) -> float:
-    # A queue samples its counts every interval, and the management plugin collects the samples
-    # every interval: a count it shows is at most two intervals old (docs/faults.md).
-    return 2 * settings.rabbitmq_stats_interval
+async def _nothing_at_start() -> None:
+    # The worker's reconciler looks after what announcements miss.
+    return None
 
 
 class RabbitmqQueue(containers.DeclarativeContainer):
@@ -50,27 +40,17 @@ class RabbitmqQueue(containers.DeclarativeContainer):
     amqp_urls = providers.Callable(split_urls, settings.provided.amqp_url)
     queue_names = providers.Callable(QueueNames.of, settings.provided.queue_name)
 
-    # The broker's own counts, which the restore after a cache loss needs (fails closed without).
-    management = providers.Singleton(
-        ManagementApi,
-        urls=providers.Callable(management_urls, settings),
-        vhost=providers.Callable(lambda urls: vhost_of(urls[0]), amqp_urls),
-        queues=queue_names,
-    )
-
     queue = providers.Singleton(
-        RabbitmqPersistenceQueue,
+        RabbitmqIndexQueue,
         amqp_url=amqp_urls,
         queue_name=settings.provided.queue_name,
         queue_type=settings.provided.queue_type,
         window_ms=settings.provided.publish_window_ms,
         batch_max=settings.provided.publish_batch_max,
-        publish_deadline=settings.provided.publish_deadline,
-        management=management,
-        stats_max_age=providers.Callable(stats_max_age, settings),
-        on_confirmed=providers.Callable(publish_observer, settings),
+        on_published=providers.Callable(publish_observer, settings),
     )
     lifecycle = providers.Resource(_open_publisher, queue)
+    at_start = providers.Callable(_nothing_at_start)
 
     prepare = providers.Callable(
         prepare_queues,
@@ -86,6 +66,6 @@ class RabbitmqQueue(containers.DeclarativeContainer):
         queue_name=settings.provided.queue_name,
         queue_type=settings.provided.queue_type,
     )
-    actor_name = providers.Object(STORE_ACTOR_NAME)
-    # How the worker reads the pessoas back from the argument its actor receives.
-    read_pessoas = providers.Object(pessoas_of)
+    actor_name = providers.Object(INDEX_ACTOR_NAME)
+    # How the worker reads the ids back from the argument its actor receives.
+    read_ids = providers.Object(ids_of)

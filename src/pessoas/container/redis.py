@@ -21,16 +21,14 @@ from pessoas.adapters.redis_cache import RedisPessoaCache
 from pessoas.adapters.redis_pool import WaitingConnectionPool
 from pessoas.settings import Settings
 
-# The waits are generous (20 s for a free connection, 10 s for a reply, 5 s to connect) because
-# under overload the event loop itself is late to read replies: at twice the reference rates, 2 s
-# limits turned queueing into thousands of 503s. The same holds for connecting: a burst on a cold
-# pool opens dozens of connections at once, each handshake a few round trips, and a busy loop
-# finishes them late (with a 1 s limit, a loop held for over a second refused a whole burst).
-# A stopped Redis still fails at once: its host refuses the connection; only an unreachable host
-# waits out the connect limit.
-_POOL_WAIT = 20.0
-_REPLY_WAIT = 10.0
-_CONNECT_WAIT = 5.0
+# The cache is optional on every path: a call that fails or runs late is a miss, and PostgreSQL
+# answers instead. So the waits are short (2 s for a free connection or a reply, 1 s to connect):
+# long enough that an event loop late under overload rarely gives up on a reply that is there,
+# short enough that an unreachable Redis costs a request little (and the adapter then stops
+# trying it for a moment).
+_POOL_WAIT = 2.0
+_REPLY_WAIT = 2.0
+_CONNECT_WAIT = 1.0
 
 
 class _BlockingSentinelPool(SentinelConnectionPool, redis.BlockingConnectionPool):
@@ -68,9 +66,8 @@ def build_client(settings: Settings) -> redis.Redis:
             socket_connect_timeout=_CONNECT_WAIT,
             # A connection that died while idle in the pool (Redis restarted, an idle timeout) is
             # found dead when used: it is reconnected and the command sent once more. Safe for
-            # every command of the cache, which are idempotent (a reservation found held by the
-            # same pessoa counts as taken). Connection errors only: a reply late past its
-            # timeout is not sent again.
+            # every command of the cache, which are idempotent. Connection errors only: a reply
+            # late past its timeout is not sent again.
             retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         )
         return redis.Redis(connection_pool=pool)
@@ -113,5 +110,4 @@ class RedisCache(containers.DeclarativeContainer):
         RedisPessoaCache,
         client=client,
         prefix=settings.provided.redis_prefix,
-        wait_replicas=settings.provided.redis_wait_replicas,
     )

@@ -1,8 +1,8 @@
-"""The embedded SQLite group: storage, in-flight reservations and a committing queue, one process.
+"""The embedded SQLite group: storage, cache and queue at once, in one process.
 
-It stands for all three groups at once (storage, cache and queue), since they share the writer
-thread: a creation reserves its apelido in memory, the writer commits it, and the table's UNIQUE
-index is the arbiter from then on.
+The writer thread commits each creation, and the table's UNIQUE index decides apelidos. The
+file indexes for search in the same transaction, so there is nothing to announce, and reads
+are local, so there is nothing to cache.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 
 from dependency_injector import containers, providers
 
-from pessoas.adapters.in_flight_reservations import InFlightReservations
+from pessoas.adapters.indexed_on_commit import IndexedOnCommit
+from pessoas.adapters.memory_setup import nothing_to_prepare
+from pessoas.adapters.no_cache import NoCache
 from pessoas.adapters.sqlite_backup import backup_to
 from pessoas.adapters.sqlite_file import SqliteFile
-from pessoas.adapters.sqlite_queue import SqlitePersistenceQueue
 from pessoas.adapters.sqlite_reads import SqliteReadPool
 from pessoas.adapters.sqlite_store import SqlitePessoaStore
 from pessoas.adapters.sqlite_writer import SqliteWriter
@@ -57,8 +58,10 @@ class SqliteEmbedded(containers.DeclarativeContainer):
     store = providers.Singleton(SqlitePessoaStore, writer=writer_thread, reads=reads)
     writer = store
     reader = store
-    cache = providers.Singleton(InFlightReservations)
-    queue = providers.Singleton(SqlitePersistenceQueue, writer=writer_thread, reservations=cache)
+    search_index = store
+    cache = providers.Singleton(NoCache)
+    queue = providers.Singleton(IndexedOnCommit)
+    at_start = providers.Callable(nothing_to_prepare)
 
     prepare = providers.Callable(_prepare, file)
     backup = providers.Callable(backup_to, file)

@@ -29,17 +29,9 @@ class StorageUnusable(PessoaError):
     """The configured storage can never be used as it is (a corrupt or foreign file): do not start."""
 
 
-class ReservationsLost(StorageUnavailable):
-    """The cache has lost its apelido reservations (it restarted empty).
-
-    No apelido can be taken until they are restored from storage, or a pessoa still on its way
-    to storage could end up sharing its apelido with a new one.
-    """
-
-
 class StorageUncertain(PessoaError):
-    """The pessoa was handed over but its storage could not be confirmed: it may yet be stored.
+    """The commit was sent but its outcome never came back: the pessoa may or may not be stored.
 
-    Nothing was promised to the caller, but the apelido stays taken, since a pessoa that does
-    get stored must not share it with another.
+    Nothing was promised to the caller. If the commit did land, the pessoa is stored like any
+    other (readable by id, its apelido taken); if not, nothing of it remains.
     """

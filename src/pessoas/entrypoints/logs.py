@@ -58,7 +58,3 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
         named.handlers.clear()
         named.propagate = True
         named.setLevel(logging.NOTSET)
-    # httpx writes an INFO line per request; the service's only httpx requests are the restore's
-    # reads of RabbitMQ's management API, a dozen lines per restore that say nothing the
-    # restore's own lines do not. Its warnings and errors still come through.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

@@ -3,8 +3,8 @@
 Not Dramatiq's own Prometheus middleware: that one expects the ``dramatiq`` command's process
 model (a multiprocess metrics directory set before import, and an exposition server it forks),
 while ``pessoas worker`` runs its Worker itself. What is wanted here is small: messages by
-outcome, pessoas per message, and how old a message was when its pessoas were stored (the
-worker's lag behind the API's confirms).
+outcome (dead-lettered ones included), ids per message, and how old a message was when its
+pessoas were indexed (the worker's share of the search lag).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from prometheus_client import Counter, Gauge, Histogram
 MESSAGES = Counter("pessoas_worker_messages", "Messages the worker finished, by outcome", ["outcome"])
 MESSAGE_SIZE = Histogram(
     "pessoas_worker_message_pessoas",
-    "Pessoas carried by one stored message",
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+    "Pessoas announced by one indexed message",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000),
 )
 MESSAGE_AGE = Histogram(
     "pessoas_worker_message_age_seconds",
-    "From a message's publish to the commit of its pessoas",
+    "From a message's publish to the commit of its pessoas' search rows",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
 )
 LAST_AGE = Gauge(
@@ -32,8 +32,9 @@ LAST_AGE = Gauge(
     "Age at storage of the oldest message in the last second's stored messages: the worker's lag",
 )
 
-_STORED = MESSAGES.labels("stored")
+_STORED = MESSAGES.labels("indexed")
 _FAILED = MESSAGES.labels("failed")
+_DEAD_LETTERED = MESSAGES.labels("dead_lettered")
 
 
 class MessageMetrics(dramatiq.Middleware):
@@ -41,6 +42,11 @@ class MessageMetrics(dramatiq.Middleware):
         self._clock = clock
         self._window_started = 0.0
         self._window_oldest = 0.0
+
+    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        # A nack sends the message to the dead-letter queue: its retries are exhausted, it could
+        # not be read, or its retry could not be sent.
+        _DEAD_LETTERED.inc()
 
     def after_process_message(
         self,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import os
 import signal
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import dramatiq
@@ -65,6 +69,47 @@ class StorageResources(dramatiq.Middleware):
             result = getattr(resource, method)()
             if hasattr(result, "__await__"):
                 await result
+
+
+class Reconciler(dramatiq.Middleware):
+    """Runs the reconciler every ``interval`` seconds on the worker's event loop, from boot to shutdown.
+
+    It indexes the committed pessoas whose announcement never arrived (RabbitMQ down, the queue
+    purged, a message dead-lettered). It needs only PostgreSQL, so it goes on while RabbitMQ is
+    away. The first pass runs at boot and looks at every stored pessoa. It stops in
+    ``before_worker_shutdown``, before :class:`StorageResources` closes the pool.
+    """
+
+    def __init__(self, reconcile: Callable[[], Awaitable[int]], interval: float) -> None:
+        self._reconcile = reconcile
+        self._interval = interval
+        self._stopping: asyncio.Event | None = None
+        self._running: concurrent.futures.Future[None] | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is None:
+            raise RuntimeError("the AsyncIO middleware must come before the Reconciler")
+        self._stopping = asyncio.Event()
+        self._running = asyncio.run_coroutine_threadsafe(self._run(self._stopping), loop_thread.loop)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        loop_thread = get_event_loop_thread()
+        if self._running is None or self._stopping is None or loop_thread is None:
+            return
+        loop_thread.loop.call_soon_threadsafe(self._stopping.set)
+        with contextlib.suppress(Exception):
+            self._running.result(timeout=self._interval + 10)
+
+    async def _run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self._reconcile()
+            except Exception:
+                # PostgreSQL down, among others: the next pass tries again.
+                logger.warning("reconciler pass failed; retrying in %g s", self._interval, exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self._interval)
 
 
 class StopWhenOrphaned(dramatiq.Middleware):

@@ -1,15 +1,13 @@
 """What a worker process is made of: its broker, its middleware and its actor.
 
-Every message carries a list of pessoas (the API's group commit). The actor is async, so it runs on
-the event loop of Dramatiq's AsyncIO middleware, where the container's async store lives. A message
-is acknowledged only after its actor returned, that is after its rows were committed; a failure is
-retried by Dramatiq without limit (a 201 is a promise), and the store skips ids already stored, so
-a redelivered or retried message stores nothing twice.
-
-The messages that worker threads process at the same time are merged into one transaction
-(:class:`GroupCommit` with no window and one flush at a time): the first is stored at once, and
-those that arrive while a transaction runs go together in the next, whole messages only. With one
-worker thread there is never a second message waiting, so this only matters with several threads.
+Every message announces a list of committed pessoas to make searchable. The actor is async, so it
+runs on the event loop of Dramatiq's AsyncIO middleware, where the container's PostgreSQL pool
+lives. A message is acknowledged only after its actor returned, that is after its search rows
+were committed; a failure is retried a bounded number of times, then the message is
+dead-lettered, and indexing again is harmless, so a redelivered message changes nothing. A
+message that cannot be read (not a list of ids) is not retried: ``throws`` sends it straight to
+the dead-letter queue. The reconciler (:class:`pessoas.entrypoints.worker_middleware.Reconciler`)
+indexes whatever a lost or dead-lettered message held.
 """
 
 from __future__ import annotations
@@ -18,36 +16,25 @@ from typing import Any
 
 import dramatiq
 
-from pessoas.application.group_commit import GroupCommit
 from pessoas.container import Container
-from pessoas.domain.model import Pessoa
-from pessoas.entrypoints.worker_middleware import ConsumerTuning, StorageResources
+from pessoas.entrypoints.worker_middleware import ConsumerTuning, Reconciler, StorageResources
 
 
-def declare_store_actor(container: Container, broker: dramatiq.Broker) -> dramatiq.Actor[Any, Any]:
-    """Declares, on ``broker``, the actor the API's messages are addressed to."""
-    store_pessoas = container.store_pessoas()
-    read_pessoas = container.queue.read_pessoas()
+def declare_index_actor(container: Container, broker: dramatiq.Broker) -> dramatiq.Actor[Any, Any]:
+    """Declares, on ``broker``, the actor the API's announcements are addressed to."""
+    index_pessoas = container.index_pessoas()
+    read_ids = container.queue.read_ids()
 
-    async def store_merged(messages: list[list[Pessoa]]) -> None:
-        await store_pessoas([pessoa for pessoas in messages for pessoa in pessoas])
-
-    merged: GroupCommit[list[Pessoa]] = GroupCommit(
-        store_merged,
-        max_size=container.settings().worker_batch_max,
-        size=len,
-        max_in_flight=1,
-    )
-
-    async def store_pessoas_of_message(pessoas: list[dict[str, Any]]) -> None:
-        await merged.submit(read_pessoas(pessoas))
+    async def index_announced(ids: list[str]) -> None:
+        await index_pessoas(read_ids(ids))
 
     decorate = dramatiq.actor(
         broker=broker,
         actor_name=container.queue.actor_name(),
         queue_name=container.queue.queue_names().canonical,
+        throws=(ValueError,),
     )
-    return decorate(store_pessoas_of_message)
+    return decorate(index_announced)
 
 
 def worker_broker(container: Container) -> dramatiq.Broker:
@@ -55,5 +42,8 @@ def worker_broker(container: Container) -> dramatiq.Broker:
     broker: dramatiq.Broker = container.queue.broker()
     broker.add_middleware(ConsumerTuning())
     broker.add_middleware(StorageResources(container.storage))
-    declare_store_actor(container, broker)
+    broker.add_middleware(
+        Reconciler(container.reconcile_index(), interval=container.settings().reconcile_interval)
+    )
+    declare_index_actor(container, broker)
     return broker

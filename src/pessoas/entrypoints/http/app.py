@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,8 +20,6 @@ from pessoas.entrypoints.http.routes import contract_routes
 
 logger = logging.getLogger(__name__)
 
-STARTUP_RESTORE_SECONDS = 30.0
-
 
 def create_app(container: Container | None = None, *, fast_dispatch: bool = True) -> FastAPI:
     """The API over ``container`` (built from settings when not given).
@@ -37,25 +34,18 @@ def create_app(container: Container | None = None, *, fast_dispatch: bool = True
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Pools and connections open here, inside the server's event loop, and close with it.
         await _maybe_await(container.init_resources())
-        # A cache that starts empty (first start, or Redis restarted while no API ran) gets its
-        # reservations back before this instance accepts creations. Bounded: the restore's proof
-        # that the queues drained takes about a minute with the defaults (docs/faults.md), so
-        # the server starts meanwhile; the run goes on in the background (a timeout only stops
-        # waiting for it), creations answer 503 until it completes, and a failed run is started
-        # again by the readiness loop or the next creation.
         try:
-            async with asyncio.timeout(STARTUP_RESTORE_SECONDS):
-                await container.restore_reservations()()
-        except TimeoutError:
-            logger.warning("apelido reservations still being restored at start-up; creations wait for it")
-        except StorageUnavailable:
-            logger.warning("apelido reservations not restored at start-up; retrying on demand")
+            await container.queue.at_start()
+        except StorageUnavailable as exc:
+            logger.warning("the start-up pass of the search index did not run: %s", exc)
         await readiness.refresh()
         readiness.start()
         try:
             yield
         finally:
             await readiness.stop()
+            # Creations in hand commit and announce before the pools close.
+            await container.create_pessoa().settle()
             await _maybe_await(container.shutdown_resources())
 
     app = PessoasAPI(

@@ -37,8 +37,8 @@ def create_pessoa_route(create: CreatePessoa) -> ContractRoute:
             ErrorOutcome(
                 StorageUncertain,
                 503,
-                "storage did not confirm the pessoa (its apelido stays taken)",
-                "storage did not confirm the pessoa; its apelido stays taken",
+                "storage did not confirm the commit; the pessoa may or may not be stored",
+                "storage did not confirm the commit; the pessoa may or may not have been created",
             ),
             ErrorOutcome(
                 StorageUnavailable,
@@ -50,7 +50,7 @@ def create_pessoa_route(create: CreatePessoa) -> ContractRoute:
         success_status=201,
         success_doc={
             "model": PessoaOut,
-            "description": "created; readable at once on every instance",
+            "description": "created: committed to storage, readable at once on every instance",
             "headers": {
                 "Location": {
                     "description": "where the new pessoa is read: /pessoas/{id}",

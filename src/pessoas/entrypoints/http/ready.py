@@ -1,4 +1,4 @@
-"""GET /ready: 200 while this instance accepts creations, 503 while it would refuse them.
+"""GET /ready: 200 while this instance's storage answers, 503 while it does not.
 
 What load balancers and orchestrators should route by; ``/health`` stays liveness (the process
 serves). The answer is the background readiness loop's last check, so a probe costs no round trip.
@@ -19,12 +19,12 @@ def build_router(readiness: Readiness) -> APIRouter:
     @router.get(
         "/ready",
         summary="Readiness",
-        responses={503: {"description": "this instance would refuse creations now; the reasons say why"}},
+        responses={503: {"description": "this instance's storage does not answer; the reasons say why"}},
     )
     async def ready() -> Response:
         state = readiness.state
         return OrjsonResponse(
-            {"ready": state.ready, "reasons": list(state.reasons), "queue_depth": state.queue_depth},
+            {"ready": state.ready, "reasons": list(state.reasons)},
             status_code=200 if state.ready else 503,
         )
 
