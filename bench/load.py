@@ -48,6 +48,9 @@ OK_STATUSES: list[frozenset[int] | None] = [
 KO_TIMEOUT, KO_CONNECTION = -1, -2
 
 REQUEST_TIMEOUT = 60.0  # Gatling's default requestTimeout, and SPEC.md's KO threshold
+# The search-lag probe polls a sampled pessoa's apelido this often, for at most this long.
+SEARCH_LAG_POLL = 0.02
+SEARCH_LAG_LIMIT = report.SEARCH_LAG_LIMIT
 # Start the clock a little after setup so the first arrivals are not already late.
 START_DELAY = 0.25
 # uvloop's loop.time() is libuv's millisecond clock, cached per loop iteration: too coarse to
@@ -70,6 +73,12 @@ class Run:
     lookup_404: int = 0
     posts_sent: int = 0
     active: int = 0
+    # The search-lag probe (--search-lag-every): seconds from a sampled 201 to the first search
+    # that found that pessoa; pessoas never found within SEARCH_LAG_LIMIT; probes whose every
+    # answer held the limit of 50 others (the term was too common to tell).
+    search_lags: list[float] = field(default_factory=list)
+    search_lag_not_found: int = 0
+    search_lag_ambiguous: int = 0
 
 
 class Load:
@@ -100,6 +109,7 @@ class Load:
         ]
         self.search_i = 0
         self.invalid_search = b"GET /pessoas HTTP/1.1\r\n" + self.get_head
+        self.search_lag_every = args.search_lag_every
 
     # one virtual user per arrival ----------------------------------------------------------
 
@@ -121,6 +131,8 @@ class Load:
             path = _path_of(response.location)
             if response.status == 201:
                 self.run.created_ids.append(path.rsplit("/", 1)[-1])
+                if self.search_lag_every and len(self.run.created_ids) % self.search_lag_every == 0:
+                    self._start(self.search_lag_probe(body, path.rsplit("/", 1)[-1], clock()))
             lookup = await user.call(GET_LOOKUP, b"GET " + path.encode() + b" HTTP/1.1\r\n"
                                      + self.get_head, None)  # fmt: skip
             if response.status == 201 and lookup is not None and lookup.status == 404:
@@ -144,6 +156,36 @@ class Load:
         finally:
             user.close()
 
+    async def search_lag_probe(self, body: bytes, pessoa_id: str, created_at: float) -> None:
+        """Searches the new pessoa's apelido until the answer holds it: the search lag of one 201.
+
+        Not part of the reference load (off unless --search-lag-every is given): it adds its
+        own searches, on the shared pool, so that it opens no connection per poll.
+        """
+        term = orjson.loads(body)["apelido"]
+        request = b"GET /pessoas?t=" + quote(term, safe="").encode() + b" HTTP/1.1\r\n" + self.get_head
+        needle = pessoa_id.encode()
+        ambiguous = True
+        while clock() - created_at < SEARCH_LAG_LIMIT:
+            try:
+                response = await self.client.pooled(request, self.loop.time() + REQUEST_TIMEOUT)
+            except RequestFailed:
+                response = None
+            if response is not None and response.status == 200:
+                if needle in response.body:
+                    self.run.search_lags.append(clock() - created_at)
+                    return
+                ambiguous = ambiguous and len(orjson.loads(response.body)) >= 50
+            await asyncio.sleep(SEARCH_LAG_POLL)
+        if ambiguous:
+            self.run.search_lag_ambiguous += 1
+        else:
+            self.run.search_lag_not_found += 1
+
+    def _start(self, coroutine: Any) -> None:
+        self.run.active += 1
+        self.loop.create_task(coroutine).add_done_callback(self._user_done)
+
     # the injector ----------------------------------------------------------------------------
 
     async def execute(self, arrivals: list[tuple[float, int]]) -> float:
@@ -160,8 +202,7 @@ class Load:
             # that costs more than it gains), then sleep until the next arrival.
             while i < n and arrivals[i][0] <= now + 0.0005:
                 offset, scenario = arrivals[i]
-                self.run.active += 1
-                self.loop.create_task(starters[scenario](self.t0 + offset)).add_done_callback(self._user_done)
+                self._start(starters[scenario](self.t0 + offset))
                 i += 1
             if i < n:
                 await asyncio.sleep(max(0.0, arrivals[i][0] - (clock() - self.t0)))
@@ -310,6 +351,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "pool: one shared keep-alive pool",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument(
+        "--search-lag-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after every Nth 201, poll a search for that pessoa's apelido until it is found: "
+        "the search lag (extra searches beyond the reference load; 0, the default, is off)",
+    )
     return parser.parse_args(argv)
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 GROUPS = ["POST create", "GET lookup", "valid search", "invalid search"]
 KO_TIMEOUT, KO_CONNECTION = -1, -2
+SEARCH_LAG_LIMIT = 10.0  # bench.load's: how long the search-lag probe polls one pessoa
 PERCENTILES = (50, 75, 95, 99)
 
 
@@ -88,6 +89,17 @@ def build(context: dict[str, Any], run: Run, convergence: dict[str, Any]) -> dic
                       "max": round(float(lag.max()), 3),
                       "over_10ms": int((lag > 10).sum()), "over_100ms": int((lag > 100).sum())}  # fmt: skip
 
+    search_lag: dict[str, Any] = {
+        "samples": len(run.search_lags),
+        "not_found": run.search_lag_not_found,
+        "ambiguous": run.search_lag_ambiguous,
+    }
+    if run.search_lags:
+        found = np.array(run.search_lags, dtype=np.float64) * 1000
+        p50, p99 = np.percentile(found, (50, 99))
+        search_lag |= {"p50_ms": round(float(p50), 1), "p99_ms": round(float(p99), 1),
+                       "max_ms": round(float(found.max()), 1)}  # fmt: skip
+
     created = groups["POST create"]["statuses"].get("201", 0)
     seconds = _timeseries(group, start, latency, outcome, ok, lag_at, lag)
     seconds["tool_cpu_share"] = _cpu_series(run, len(seconds["second"]))
@@ -101,6 +113,7 @@ def build(context: dict[str, Any], run: Run, convergence: dict[str, Any]) -> dic
         "created_201": created,
         "lookups_404_after_201": run.lookup_404,
         "arrival_lag_ms": lag_stats,
+        "search_lag": search_lag,
         "throughput": {
             "requests": len(records),
             "mean_rps": round(len(records) / duration, 1) if duration else None,
@@ -191,7 +204,27 @@ def summary(result: dict[str, Any]) -> str:
         f"{c['convergence_s']} s, storable max {result['score']['storable_maximum']}\n"
         f"arrival lag p50/p99/max {lag.get('p50')}/{lag.get('p99')}/{lag.get('max')} ms, "
         f"tool CPU {result['throughput']['tool_cpu_share']} core (peak second "
-        f"{result['throughput']['tool_cpu_share_peak_1s']})"
+        f"{result['throughput']['tool_cpu_share_peak_1s']})" + _search_lag_line(result.get("search_lag", {}))
+    )
+
+
+def _search_lag_rows(lag: dict[str, Any]) -> list[str]:
+    if not lag.get("samples") and not lag.get("not_found"):
+        return []
+    return [
+        f"| search lag, 201 to found, p50 / p99 / max ({lag['samples']} sampled) | "
+        f"{_fmt(lag.get('p50_ms'))} / {_fmt(lag.get('p99_ms'))} / {_fmt(lag.get('max_ms'))} ms |",
+        f"| sampled pessoas not found by search within {SEARCH_LAG_LIMIT:g} s | {_fmt(lag['not_found'])} |",
+    ]
+
+
+def _search_lag_line(lag: dict[str, Any]) -> str:
+    if not lag.get("samples") and not lag.get("not_found"):
+        return ""
+    return (
+        f"\nsearch lag from 201 to found ({lag['samples']} sampled): p50/p99/max "
+        f"{lag.get('p50_ms')}/{lag.get('p99_ms')}/{lag.get('max_ms')} ms, not found within "
+        f"{SEARCH_LAG_LIMIT:g} s {lag['not_found']}, too common to tell {lag['ambiguous']}"
     )
 
 
@@ -226,6 +259,7 @@ def _markdown(result: dict[str, Any], images: dict[str, str]) -> str:
         f"({_fmt(ctx['posts_sent'])} POSTs) |",
         f"| contagem / storable maximum | {_fmt(result['score']['pct_of_storable'])} % |",
         f"| lookups answered 404 after a 201 | {_fmt(result['lookups_404_after_201'])} |",
+        *_search_lag_rows(result.get("search_lag", {})),
         "",
         "## Requests",
         "",
