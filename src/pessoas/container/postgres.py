@@ -60,17 +60,25 @@ def _reader(primary: PostgresPessoaStore, standby_pool: AsyncConnectionPool | No
     return StandbyFirstReader(primary=primary, standby=PostgresPessoaStore(standby_pool))
 
 
+#: Seconds a request waits for a pooled connection, and a new connection for PostgreSQL to answer.
+POOL_WAIT_S = 5.0
+CONNECT_TIMEOUT_S = 3
+
+
 class PostgresStorage(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     # Built closed: an async pool may only open inside the running event loop, which the Resource does.
     # Autocommit because every store method is one self-contained statement (no COMMIT round trip).
+    # A request waits at most POOL_WAIT for a connection: with PostgreSQL down, a creation is
+    # refused (503) after that, not after psycopg_pool's default of 30 s.
     pool = providers.Singleton(
         AsyncConnectionPool,
         conninfo=settings.provided.database_url,
         min_size=settings.provided.database_pool_min,
         max_size=settings.provided.database_pool_max,
-        kwargs={"autocommit": True},
+        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+        timeout=POOL_WAIT_S,
         open=False,
         name="pessoas",
     )

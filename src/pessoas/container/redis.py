@@ -110,4 +110,5 @@ class RedisCache(containers.DeclarativeContainer):
         RedisPessoaCache,
         client=client,
         prefix=settings.provided.redis_prefix,
+        pessoa_ttl_seconds=settings.provided.redis_ttl_seconds,
     )
