@@ -1,11 +1,9 @@
-"""What every PessoaCache must do.
+"""What every PessoaCache that holds anything must do.
 
-A subclass of :class:`CacheContract` provides ``cache``, an empty cache marked ready. A cache
-that can lose its reservations while the pessoas they protect are still on their way to storage
-(a shared cache that restarts empty) also passes :class:`ReservationLossContract`, whose
-``fresh_cache`` fixture is such a cache right after the loss, its reservations not yet marked
-complete. (A cache whose reservations die only with the unacknowledged creations they belong to,
-and that is ready from the start, has no such state.)
+A subclass of :class:`CacheContract` provides one fixture, ``cache``: an empty cache (the adapter
+under test). A cache may forget anything at any moment, so the contract pins only what it answers
+right after being told: what it was told to remember reads back exactly, and what it was never
+told is unknown. (``NoCache``, which by design remembers nothing, is not such a cache.)
 """
 
 from __future__ import annotations
@@ -14,87 +12,85 @@ import asyncio
 import unicodedata
 import uuid
 
-import pytest
-
-from pessoas.domain.errors import ReservationsLost
 from tests.contracts.pessoas_factory import make_pessoa
 
 
 class CacheContract:
-    async def test_a_reserved_pessoa_reads_back_by_id(self, cache):
-        pessoa = make_pessoa()
-        assert await cache.reserve(pessoa) is True
+    async def test_a_remembered_pessoa_reads_back_by_id_and_holds_its_apelido(self, cache):
+        pessoa = make_pessoa(apelido="lembrada")
+        await cache.remember([pessoa])
         assert await cache.get(pessoa.id) == pessoa
+        assert await cache.holds_apelido("lembrada") is True
 
-    async def test_a_pessoa_without_stack_reads_back(self, cache):
-        pessoa = make_pessoa(stack=None)
-        assert await cache.reserve(pessoa) is True
+    async def test_a_pessoa_without_stack_or_with_an_empty_one_reads_back(self, cache):
+        without_stack, empty_stack = make_pessoa(stack=None), make_pessoa(stack=())
+        await cache.remember([without_stack, empty_stack])
+        assert await cache.get(without_stack.id) == without_stack
+        assert (await cache.get(without_stack.id)).stack is None
+        assert (await cache.get(empty_stack.id)).stack == ()
+
+    async def test_odd_text_reads_back_exactly(self, cache):
+        pessoa = make_pessoa(
+            apelido="😀 ção:*?[x]{y}",
+            nome='a"b\\c\n\t\x1f',
+            stack=('a"b', "[c]", "null", " f ", "\U0001d518"),
+        )
+        await cache.remember([pessoa])
         assert await cache.get(pessoa.id) == pessoa
+        assert await cache.holds_apelido(pessoa.apelido) is True
 
     async def test_an_unknown_id_is_none(self, cache):
         assert await cache.get(uuid.uuid4()) is None
+        await cache.remember([make_pessoa()])
+        assert await cache.get(uuid.uuid4()) is None
 
-    async def test_a_taken_apelido_cannot_be_reserved_again(self, cache):
-        first = make_pessoa(apelido="unico")
-        second = make_pessoa(apelido="unico")
-        assert await cache.reserve(first) is True
-        assert await cache.reserve(second) is False
-        assert await cache.get(second.id) is None
-        assert await cache.get(first.id) == first
+    async def test_an_unknown_apelido_is_not_held(self, cache):
+        assert await cache.holds_apelido("ninguem") is False
+        await cache.remember([make_pessoa(apelido="alguem")])
+        assert await cache.holds_apelido("ninguem") is False
+        assert await cache.holds_apelido("alguem") is True
+
+    async def test_several_pessoas_remembered_at_once_are_each_known(self, cache):
+        pessoas = [make_pessoa(apelido=f"lote{i}", stack=None if i % 2 else ("Go",)) for i in range(20)]
+        await cache.remember(pessoas)
+        for pessoa in pessoas:
+            assert await cache.get(pessoa.id) == pessoa
+            assert await cache.holds_apelido(pessoa.apelido) is True
+
+    async def test_remembering_nothing_is_harmless(self, cache):
+        await cache.remember([])
+        assert await cache.holds_apelido("") is False
+
+    async def test_remembering_again_is_harmless(self, cache):
+        pessoa = make_pessoa(apelido="repetida")
+        await cache.remember([pessoa])
+        await cache.remember([pessoa])
+        assert await cache.get(pessoa.id) == pessoa
+        assert await cache.holds_apelido("repetida") is True
+
+    async def test_concurrent_remembers_are_all_kept(self, cache):
+        pessoas = [make_pessoa() for _ in range(30)]
+        await asyncio.gather(*(cache.remember([pessoa]) for pessoa in pessoas))
+        for pessoa in pessoas:
+            assert await cache.get(pessoa.id) == pessoa
+            assert await cache.holds_apelido(pessoa.apelido) is True
 
     async def test_apelidos_are_case_sensitive(self, cache):
-        assert await cache.reserve(make_pessoa(apelido="Ana")) is True
-        assert await cache.reserve(make_pessoa(apelido="ana")) is True
+        await cache.remember([make_pessoa(apelido="Ana")])
+        assert await cache.holds_apelido("Ana") is True
+        assert await cache.holds_apelido("ana") is False
+        assert await cache.holds_apelido("ANA") is False
 
     async def test_nfc_and_nfd_spellings_of_an_apelido_are_two_apelidos(self, cache):
         composed = make_pessoa(apelido=unicodedata.normalize("NFC", "joão"))
-        decomposed = make_pessoa(apelido=unicodedata.normalize("NFD", "joão"))
-        assert composed.apelido != decomposed.apelido
-        assert await cache.reserve(composed) is True
-        assert await cache.reserve(decomposed) is True
-        assert await cache.get(decomposed.id) == decomposed
+        decomposed = unicodedata.normalize("NFD", "joão")
+        assert composed.apelido != decomposed
+        await cache.remember([composed])
+        assert await cache.holds_apelido(composed.apelido) is True
+        assert await cache.holds_apelido(decomposed) is False
 
-    async def test_release_frees_the_apelido_and_forgets_the_pessoa(self, cache):
-        pessoa = make_pessoa(apelido="solto")
-        await cache.reserve(pessoa)
-        await cache.release(pessoa)
-        assert await cache.get(pessoa.id) is None
-        assert await cache.reserve(make_pessoa(apelido="solto")) is True
-
-    async def test_release_of_another_pessoa_keeps_the_holder(self, cache):
-        holder = make_pessoa(apelido="dono")
-        loser = make_pessoa(apelido="dono")
-        await cache.reserve(holder)
-        assert await cache.reserve(loser) is False
-        await cache.release(loser)
-        assert await cache.reserve(make_pessoa(apelido="dono")) is False
-        assert await cache.get(holder.id) == holder
-
-    async def test_restored_apelidos_are_taken(self, cache):
-        await cache.restore_apelidos(["antigo", "velho"])
-        assert await cache.reserve(make_pessoa(apelido="antigo")) is False
-        assert await cache.reserve(make_pessoa(apelido="velho")) is False
-        assert await cache.reserve(make_pessoa(apelido="novo")) is True
-
-    async def test_concurrent_reservations_of_one_apelido_give_one_winner(self, cache):
-        contenders = [make_pessoa(apelido="disputado") for _ in range(50)]
-        results = await asyncio.gather(*(cache.reserve(p) for p in contenders))
-        assert results.count(True) == 1
-        winner = contenders[results.index(True)]
-        assert await cache.get(winner.id) == winner
-
-
-class ReservationLossContract:
-    async def test_a_cache_that_lost_its_reservations_refuses_every_reservation(self, fresh_cache):
-        assert await fresh_cache.is_ready() is False
-        pessoa = make_pessoa()
-        with pytest.raises(ReservationsLost):
-            await fresh_cache.reserve(pessoa)
-        assert await fresh_cache.get(pessoa.id) is None
-
-    async def test_restored_and_marked_ready_it_reserves_again(self, fresh_cache):
-        await fresh_cache.restore_apelidos(["guardado"])
-        await fresh_cache.mark_ready()
-        assert await fresh_cache.is_ready() is True
-        assert await fresh_cache.reserve(make_pessoa(apelido="guardado")) is False
-        assert await fresh_cache.reserve(make_pessoa(apelido="livre")) is True
+    async def test_an_apelido_is_not_a_prefix_match(self, cache):
+        await cache.remember([make_pessoa(apelido="maria")])
+        assert await cache.holds_apelido("mari") is False
+        assert await cache.holds_apelido("maria ") is False
+        assert await cache.holds_apelido("mariana") is False

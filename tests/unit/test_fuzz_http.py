@@ -23,10 +23,12 @@ from pessoas.settings import Settings
 SCALE = int(os.environ.get("PESSOAS_FUZZ_SCALE", "1"))
 
 
-def _app():
-    return create_app(
-        build_container(Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None))
-    )
+def _container():
+    return build_container(Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None))
+
+
+def _app(container=None):
+    return create_app(container if container is not None else _container())
 
 
 FIELDS = ["apelido", "nome", "nascimento", "stack"]
@@ -117,7 +119,8 @@ ids = st.text(max_size=80) | st.uuids().map(str) | st.sampled_from(["..", "%2F",
 )
 @given(term=search_terms, pessoa_id=ids)
 async def test_any_search_term_or_id_gets_a_clear_answer(term, pessoa_id):
-    app = _app()
+    container = _container()
+    app = _app(container)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as http:
@@ -125,6 +128,7 @@ async def test_any_search_term_or_id_gets_a_clear_answer(term, pessoa_id):
                 "/pessoas", json={"apelido": "o'neil%_\\", "nome": "Nome", "nascimento": "2000-01-01"}
             )
             assert created.status_code == 201
+            await container.create_pessoa().settle()  # indexed for search after its commit
             search = await http.get("/pessoas", params={"t": term})
             assert search.status_code == (400 if term == "" else 200)
             if term:

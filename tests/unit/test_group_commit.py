@@ -11,7 +11,10 @@ from pessoas.application.group_commit import GroupCommit
 
 
 class Recorder:
-    """Records every flush; while ``gate`` is cleared, flushes wait for it; may fail on demand."""
+    """Records every flush; while ``gate`` is cleared, flushes wait for it; may fail on demand.
+
+    Each item's result is ``("done", item)``, unless ``results`` is set: then the flush returns it.
+    """
 
     def __init__(self) -> None:
         self.flushes: list[list[object]] = []
@@ -20,8 +23,9 @@ class Recorder:
         self.gate = asyncio.Event()
         self.gate.set()
         self.fail_with: BaseException | None = None
+        self.results: list[object] | None = None
 
-    async def __call__(self, items: list[object]) -> None:
+    async def __call__(self, items: list[object]) -> list[object]:
         self.flushes.append(items)
         self.running += 1
         self.most_running = max(self.most_running, self.running)
@@ -29,6 +33,9 @@ class Recorder:
             await self.gate.wait()
             if self.fail_with is not None:
                 raise self.fail_with
+            if self.results is not None:
+                return self.results
+            return [("done", item) for item in items]
         finally:
             self.running -= 1
 
@@ -44,6 +51,45 @@ async def test_calls_already_runnable_share_one_flush_with_a_zero_window():
     group = GroupCommit(recorder, window=0)
     await asyncio.gather(*(group.submit(n) for n in range(5)))
     assert recorder.flushes == [[0, 1, 2, 3, 4]]
+
+
+async def test_each_caller_gets_the_result_of_its_own_item():
+    recorder = Recorder()
+    group = GroupCommit(recorder, window=0)
+    results = await asyncio.gather(*(group.submit(n) for n in range(5)))
+    assert len(recorder.flushes) == 1
+    assert results == [("done", n) for n in range(5)]
+
+
+async def test_results_are_matched_to_items_by_position_not_by_value():
+    recorder = Recorder()
+    recorder.results = [True, False, True]  # what the flush decided for each item, in order
+    group = GroupCommit(recorder, window=0)
+    results = await asyncio.gather(group.submit("x"), group.submit("x"), group.submit("y"))
+    assert results == [True, False, True]
+
+
+async def test_callers_of_separate_flushes_get_their_own_results():
+    recorder = Recorder()
+    recorder.gate.clear()
+    group = GroupCommit(recorder, window=0, max_size=2, max_in_flight=1)
+    submits = [asyncio.ensure_future(group.submit(n)) for n in range(5)]
+    await settle()
+    recorder.gate.set()
+    assert await asyncio.gather(*submits) == [("done", n) for n in range(5)]
+    assert recorder.flushes == [[0, 1], [2, 3], [4]]
+
+
+@pytest.mark.parametrize("results", [[], [1, 2], [1, 2, 3, 4]], ids=["none", "too few", "too many"])
+async def test_a_flush_returning_the_wrong_number_of_results_fails_every_caller(results):
+    recorder = Recorder()
+    recorder.results = results
+    group = GroupCommit(recorder, window=0)
+    outcomes = await asyncio.gather(*(group.submit(n) for n in range(3)), return_exceptions=True)
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes), outcomes
+    assert "3 items" in str(outcomes[0]) and f"{len(results)} results" in str(outcomes[0])
+    recorder.results = None
+    assert await group.submit(3) == ("done", 3)  # and the next flush works as before
 
 
 async def test_nothing_leaves_before_the_window_closes():
@@ -135,7 +181,9 @@ async def test_one_flush_at_a_time_merges_what_arrives_meanwhile():
 async def test_whole_items_are_never_split_and_an_oversized_one_leaves_alone():
     recorder = Recorder()
     recorder.gate.clear()
-    group: GroupCommit[list[int]] = GroupCommit(recorder, window=0, max_size=5, size=len, max_in_flight=1)
+    group: GroupCommit[list[int], object] = GroupCommit(
+        recorder, window=0, max_size=5, size=len, max_in_flight=1
+    )
     tasks = [asyncio.create_task(group.submit([0]))]
     await settle()  # [0] is being flushed; the rest queue behind it
     for message in ([1, 1, 1], [2, 2, 2], [3], [4] * 7, [5]):

@@ -28,14 +28,33 @@ def settings(request, tmp_path):
     )
 
 
+@pytest.fixture
+def container(settings):
+    return build_container(settings)
+
+
+@pytest.fixture
+def settled(container):
+    """Waits until the creations answered so far are searchable (their after-commit work done).
+
+    With the in-memory storage a pessoa is indexed for search in the background after its
+    commit, as the worker does behind PostgreSQL; SQLite indexes in the commit itself.
+    """
+
+    async def wait() -> None:
+        await container.create_pessoa().settle()
+
+    return wait
+
+
 @pytest.fixture(params=["fast dispatch", "FastAPI router"])
-async def client(request, settings):
+async def client(request, container):
     """The app as served, and the same app with its contract routes left to FastAPI's router.
 
     Both paths run the handlers of one route table; running every test through both proves the
     fast dispatch matches routes and reads parameters exactly as FastAPI does.
     """
-    app = create_app(build_container(settings), fast_dispatch=request.param == "fast dispatch")
+    app = create_app(container, fast_dispatch=request.param == "fast dispatch")
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as http:
@@ -51,8 +70,9 @@ async def test_post_creates_with_201_location_and_body(client):
     assert {k: body[k] for k in VALID} == VALID
 
 
-async def test_a_lookup_and_a_search_return_exactly_the_five_contract_fields(client):
+async def test_a_lookup_and_a_search_return_exactly_the_five_contract_fields(client, settled):
     created = await client.post("/pessoas", json=dict(VALID, idade=30))
+    await settled()
     fields = {"id", "apelido", "nome", "nascimento", "stack"}
     assert set(created.json()) == fields
     assert set((await client.get(created.headers["location"])).json()) == fields
@@ -163,6 +183,16 @@ async def test_concurrent_posts_of_one_apelido_give_exactly_one_201(client):
     assert statuses.count(201) == 1
     assert statuses.count(422) == 39
     assert (await client.get("/contagem-pessoas")).text == "1"
+    (created,) = [r for r in responses if r.status_code == 201]
+    assert (await client.get(created.headers["location"])).json() == created.json()
+
+
+async def test_a_created_pessoa_is_counted_and_read_before_its_search_index_is_written(client):
+    # No settle: the 201 rests on the commit, which reads by id and the count see at once.
+    created = await client.post("/pessoas", json=VALID)
+    assert created.status_code == 201
+    assert (await client.get(created.headers["location"])).status_code == 200
+    assert (await client.get("/contagem-pessoas")).text == "1"
 
 
 async def test_a_body_over_64_kib_is_413(client):
@@ -230,25 +260,29 @@ async def test_an_unknown_or_malformed_id_is_404(client, path):
     assert (await client.get(path)).status_code == 404
 
 
-async def test_search_finds_by_each_field_case_insensitively(client):
+async def test_search_finds_by_each_field_case_insensitively(client, settled):
     await client.post("/pessoas", json=VALID)
     await client.post(
         "/pessoas", json={"apelido": "ana", "nome": "Ana Barbosa", "nascimento": "1985-09-23", "stack": None}
     )
+    await settled()
     for term, expected in [("node", 1), ("JOSÉ", 1), ("barbosa", 1), ("o", 2), ("python", 0)]:
         response = await client.get("/pessoas", params={"t": term})
         assert response.status_code == 200
         assert len(response.json()) == expected, term
 
 
-async def test_search_does_not_span_fields(client):
+async def test_search_does_not_span_fields(client, settled):
     await client.post("/pessoas", json={"apelido": "xxab", "nome": "cdyy", "nascimento": "2000-01-01"})
+    await settled()
     assert (await client.get("/pessoas", params={"t": "abcd"})).json() == []
+    assert len((await client.get("/pessoas", params={"t": "xxab"})).json()) == 1
 
 
-async def test_search_returns_at_most_50(client):
+async def test_search_returns_at_most_50(client, settled):
     for i in range(55):
         await client.post("/pessoas", json=dict(VALID, apelido=f"silva{i}", nome="Silva"))
+    await settled()
     assert len((await client.get("/pessoas", params={"t": "silva"})).json()) == 50
 
 
@@ -276,14 +310,16 @@ async def test_health_and_docs(client):
     assert (await client.get("/docs")).status_code == 200
 
 
-async def test_a_repeated_t_uses_the_last_value(client):
+async def test_a_repeated_t_uses_the_last_value(client, settled):
     await client.post("/pessoas", json=VALID)
+    await settled()
     assert len((await client.get("/pessoas?t=python&t=node")).json()) == 1
     assert (await client.get("/pessoas?t=node&t=")).status_code == 400
 
 
-async def test_a_percent_encoded_term_is_decoded(client):
+async def test_a_percent_encoded_term_is_decoded(client, settled):
     await client.post("/pessoas", json=VALID)
+    await settled()
     assert len((await client.get("/pessoas?t=Jos%C3%A9%20Rob")).json()) == 1
 
 

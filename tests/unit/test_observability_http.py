@@ -96,19 +96,21 @@ async def test_requests_are_counted_and_timed_by_route_template_and_status(
     assert _latency_count(method, route) == timed_before + 3
 
 
-async def test_creations_are_counted_as_promised_or_refused_by_reason(client):
+async def test_creations_are_counted_as_committed_or_refused_by_reason(client):
     def creations(outcome, reason):
         labels = {"outcome": outcome, "reason": reason}
         return REGISTRY.get_sample_value("pessoas_creations_total", labels) or 0.0
 
-    promised, taken = creations("promised", ""), creations("refused", "apelido_taken")
-    invalid = creations("refused", "invalid")
+    committed, taken = creations("committed", ""), creations("refused", "apelido_taken")
+    invalid, unreadable = creations("refused", "invalid"), creations("refused", "unreadable")
     assert (await client.post("/pessoas", json=dict(BODY, apelido="counted"))).status_code == 201
     assert (await client.post("/pessoas", json=dict(BODY, apelido="counted"))).status_code == 422
     assert (await client.post("/pessoas", json=dict(BODY, apelido=""))).status_code == 422
-    assert creations("promised", "") == promised + 1
+    assert (await client.post("/pessoas", json=dict(BODY, nome=1))).status_code == 400
+    assert creations("committed", "") == committed + 1
     assert creations("refused", "apelido_taken") == taken + 1
     assert creations("refused", "invalid") == invalid + 1
+    assert creations("refused", "unreadable") == unreadable + 1
 
 
 async def test_metrics_off_leaves_the_counters_alone():
@@ -129,7 +131,7 @@ async def test_metrics_off_leaves_the_counters_alone():
 async def test_ready_is_200_on_the_embedded_adapters(client):
     response = await client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"ready": True, "reasons": [], "queue_depth": 0}
+    assert response.json() == {"ready": True, "reasons": []}
 
 
 _EXTERNAL = re.compile(r"""(?:https?:)?//[^"'\s)]+""")

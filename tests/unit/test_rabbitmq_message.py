@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+
 import dramatiq
 import orjson
 import pytest
 
-from pessoas.adapters.pessoa_json import pessoa_to_json
 from pessoas.adapters.rabbitmq_message import (
-    STORE_ACTOR_NAME,
+    INDEX_ACTOR_NAME,
     OrjsonEncoder,
     QueueNames,
-    batch_message,
-    decode_batch,
-    pessoas_of,
+    decode_index_message,
+    ids_of,
+    index_message,
     use_orjson_encoder,
 )
-from tests.contracts.pessoas_factory import make_pessoa
 
 
 @pytest.fixture(autouse=True)
@@ -32,22 +32,30 @@ def test_queue_names_are_dramatiqs():
     assert QueueNames.of("pessoas.DQ") == names  # any of the three names the same queue
 
 
-def test_a_message_round_trips_with_every_kind_of_pessoa():
-    pessoas = [make_pessoa(), make_pessoa(apelido="joão ção", stack=None), make_pessoa(stack=())]
-    use_orjson_encoder()
-    body = batch_message(pessoas, "pessoas").encode()
-    assert decode_batch(body) == pessoas
+def test_the_actor_is_named_index_pessoas():
+    assert INDEX_ACTOR_NAME == "index_pessoas"
 
 
-def test_the_body_is_the_shape_of_a_dramatiq_message_for_the_store_actor():
-    pessoa = make_pessoa()
+def test_a_message_round_trips_its_ids_in_order():
+    ids = [uuid.uuid4() for _ in range(5)]
     use_orjson_encoder()
-    message = batch_message([pessoa], "pessoas.DQ")
+    assert decode_index_message(index_message(ids, "pessoas").encode()) == ids
+
+
+def test_a_message_of_no_ids_round_trips():
+    use_orjson_encoder()
+    assert decode_index_message(index_message([], "pessoas").encode()) == []
+
+
+def test_the_body_is_the_shape_of_a_dramatiq_message_for_the_index_actor():
+    pessoa_id = uuid.uuid4()
+    use_orjson_encoder()
+    message = index_message([pessoa_id], "pessoas.DQ")
     body = orjson.loads(message.encode())
     assert body == {
         "queue_name": "pessoas",
-        "actor_name": STORE_ACTOR_NAME,
-        "args": [[pessoa_to_json(pessoa)]],
+        "actor_name": INDEX_ACTOR_NAME,
+        "args": [[str(pessoa_id)]],
         "kwargs": {},
         "options": {},
         "message_id": message.message_id,
@@ -56,27 +64,64 @@ def test_the_body_is_the_shape_of_a_dramatiq_message_for_the_store_actor():
 
 
 def test_either_encoder_reads_what_the_other_wrote():
-    pessoas = [make_pessoa(apelido="çãé"), make_pessoa()]
+    ids = [uuid.uuid4(), uuid.uuid4()]
     dramatiq.set_encoder(dramatiq.JSONEncoder())
-    by_default = batch_message(pessoas, "pessoas").encode()
+    by_default = index_message(ids, "pessoas").encode()
     use_orjson_encoder()
     assert isinstance(dramatiq.get_encoder(), OrjsonEncoder)
-    assert decode_batch(by_default) == pessoas
-    by_orjson = batch_message(pessoas, "pessoas").encode()
+    assert decode_index_message(by_default) == ids
+    by_orjson = index_message(ids, "pessoas").encode()
     dramatiq.set_encoder(dramatiq.JSONEncoder())
-    assert decode_batch(by_orjson) == pessoas
+    assert decode_index_message(by_orjson) == ids
 
 
-def test_the_actor_reads_its_argument_back_into_pessoas():
-    pessoas = [make_pessoa(), make_pessoa(stack=None)]
-    (argument,) = batch_message(pessoas, "pessoas").args
-    assert pessoas_of(argument) == pessoas
+def test_installing_the_encoder_twice_keeps_the_first():
+    use_orjson_encoder()
+    installed = dramatiq.get_encoder()
+    use_orjson_encoder()
+    assert dramatiq.get_encoder() is installed
 
 
-def test_a_body_that_is_not_a_store_message_is_refused():
+def test_the_actor_reads_its_argument_back_into_ids():
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    (argument,) = index_message(ids, "pessoas").args
+    assert ids_of(argument) == ids
+    assert ids_of([str(ids[0]).upper()]) == [ids[0]]  # any spelling of a UUID
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [
+        None,
+        "0a2b64f4-7d45-4b8e-8a0b-4f6c2c7b5c1e",  # one id, not a list of them
+        {"ids": ["0a2b64f4-7d45-4b8e-8a0b-4f6c2c7b5c1e"]},
+        ("0a2b64f4-7d45-4b8e-8a0b-4f6c2c7b5c1e",),
+        [1, 2],
+        [None],
+        ["not a uuid"],
+        ["0a2b64f4-7d45-4b8e-8a0b-4f6c2c7b5c1e", "zz"],
+        [{"apelido": "ana"}],  # a pessoa, as the former store message carried
+    ],
+)
+def test_an_argument_that_is_not_a_list_of_uuid_strings_is_a_value_error(argument):
+    with pytest.raises(ValueError):
+        ids_of(argument)
+
+
+def test_a_body_that_is_not_an_index_message_is_refused():
     use_orjson_encoder()
     with pytest.raises(dramatiq.DecodeError):
-        decode_batch(b"not json")
+        decode_index_message(b"not json")
     other = dramatiq.Message(queue_name="pessoas", actor_name="other", args=([],), kwargs={}, options={})
     with pytest.raises(ValueError, match="other"):
-        decode_batch(other.encode())
+        decode_index_message(other.encode())
+    not_ids = dramatiq.Message(
+        queue_name="pessoas", actor_name=INDEX_ACTOR_NAME, args=(["nope"],), kwargs={}, options={}
+    )
+    with pytest.raises(ValueError):
+        decode_index_message(not_ids.encode())
+    not_a_list = dramatiq.Message(
+        queue_name="pessoas", actor_name=INDEX_ACTOR_NAME, args=("nope",), kwargs={}, options={}
+    )
+    with pytest.raises(ValueError):
+        decode_index_message(not_a_list.encode())

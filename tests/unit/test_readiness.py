@@ -1,14 +1,11 @@
-"""What /ready reports: ready only while this instance would promise a creation."""
+"""What /ready reports: ready exactly while this instance's storage answers."""
 
 import asyncio
 
 import pytest
 
-from pessoas.adapters.memory_cache import InMemoryPessoaCache
-from pessoas.adapters.memory_queue import DirectPersistenceQueue
 from pessoas.adapters.memory_store import InMemoryPessoaStore
 from pessoas.application.readiness import Readiness
-from pessoas.application.use_cases import RestoreReservations
 from pessoas.domain.errors import StorageUnavailable
 
 
@@ -30,44 +27,47 @@ class BrokenStore(InMemoryPessoaStore):
         raise RuntimeError("a bug in the probe")
 
 
-def readiness(store: InMemoryPessoaStore, **options: float) -> tuple[Readiness, InMemoryPessoaCache]:
-    cache = InMemoryPessoaCache()
-    queue = DirectPersistenceQueue(store)
-    restore = RestoreReservations(cache, store, queue)
-    return Readiness(cache, store, queue, restore, **options), cache
+async def test_not_ready_before_the_first_check():
+    probe = Readiness(InMemoryPessoaStore())
+    assert probe.state.ready is False
+    assert probe.state.reasons == ("not checked yet",)
 
 
-async def test_ready_once_reservations_are_complete_and_storage_answers():
-    probe, cache = readiness(InMemoryPessoaStore())
-    await cache.mark_ready()
+async def test_ready_while_storage_answers():
+    probe = Readiness(InMemoryPessoaStore())
     state = await probe.refresh()
-    assert state.ready
+    assert state.ready is True
     assert state.reasons == ()
-    assert state.queue_depth == 0
+    assert probe.state == state
 
 
-async def test_missing_reservations_make_it_not_ready_and_start_their_restore():
-    probe, cache = readiness(InMemoryPessoaStore())
+async def test_storage_down_makes_it_not_ready_and_names_storage():
+    store = DownStore()
+    probe = Readiness(store)
     state = await probe.refresh()
-    assert not state.ready
-    assert state.reasons == ("cache: apelido reservations are being restored",)
-    await asyncio.sleep(0.05)  # the restore readiness started in the background
-    assert await cache.is_ready()
-    assert (await probe.refresh()).ready
+    assert state.ready is False
+    assert state.reasons == ("storage: storage down",)
+    store.up = True
+    assert (await probe.refresh()).ready is True
 
 
-async def test_storage_down_or_silent_makes_it_not_ready():
-    down, cache = readiness(DownStore())
-    await cache.mark_ready()
-    assert (await down.refresh()).reasons == ("storage: storage down",)
-    silent, cache = readiness(SlowStore(), probe_timeout=0.05)
-    await cache.mark_ready()
-    assert (await silent.refresh()).reasons == ("storage: no answer within 0.05 s",)
+async def test_storage_that_does_not_answer_in_time_is_a_reason():
+    probe = Readiness(SlowStore(), probe_timeout=0.05)
+    state = await asyncio.wait_for(probe.refresh(), 1)
+    assert state.ready is False
+    assert state.reasons == ("storage: no answer within 0.05 s",)
+
+
+async def test_a_silent_storage_is_given_two_seconds_by_default():
+    probe = Readiness(SlowStore())
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert (await probe.refresh()).reasons == ("storage: no answer within 2 s",)
+    assert 1.9 <= loop.time() - started < 5
 
 
 async def test_the_background_loop_keeps_checking_and_survives_a_broken_probe():
-    probe, cache = readiness(BrokenStore(), interval=0.01)
-    await cache.mark_ready()
+    probe = Readiness(BrokenStore(), interval=0.01)
     probe.start()
     probe.start()  # a second start while running changes nothing
     try:
@@ -82,8 +82,7 @@ async def test_the_background_loop_keeps_checking_and_survives_a_broken_probe():
 @pytest.mark.parametrize("interval", [0.01])
 async def test_the_loop_follows_a_change_within_an_interval(interval):
     store = DownStore()
-    probe, cache = readiness(store, interval=interval)
-    await cache.mark_ready()
+    probe = Readiness(store, interval=interval)
     probe.start()
     try:
         await asyncio.sleep(interval * 5)
@@ -91,38 +90,36 @@ async def test_the_loop_follows_a_change_within_an_interval(interval):
         store.up = True  # storage answers again
         await asyncio.sleep(interval * 5)
         assert probe.state.ready
+        store.up = False
+        await asyncio.sleep(interval * 5)
+        assert not probe.state.ready
     finally:
         await probe.stop()
 
 
-class DownCache(InMemoryPessoaCache):
-    async def is_ready(self) -> bool:
-        raise StorageUnavailable("redis down")
+async def test_the_loop_checks_every_second_by_default():
+    class CountingStore(InMemoryPessoaStore):
+        checks = 0
 
+        async def check(self) -> None:
+            self.checks += 1
 
-class DownQueue(DirectPersistenceQueue):
-    up = False
-
-    async def waiting(self) -> int:
-        if not self.up:
-            raise StorageUnavailable("broker down")
-        return 0
-
-
-async def test_each_part_that_fails_is_named_in_the_reasons():
-    store = InMemoryPessoaStore()
-    cache, queue = DownCache(), DownQueue(store)
-    probe = Readiness(cache, store, queue, RestoreReservations(cache, store, queue))
-    state = await probe.refresh()
-    assert state.ready is False
-    assert state.reasons == ("cache: redis down", "queue: broker down")
-    assert state.queue_depth is None
+    store = CountingStore()
+    probe = Readiness(store)
+    probe.start()
+    try:
+        async with asyncio.timeout(1):
+            while store.checks == 0:  # the first check at once...
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        assert store.checks == 1  # ...and the next a second later
+    finally:
+        await probe.stop()
 
 
 async def test_changes_are_logged_once_each_way(caplog):
     store = DownStore()
-    probe, cache = readiness(store)
-    await cache.mark_ready()
+    probe = Readiness(store)
     store.up = True
     caplog.set_level("WARNING", logger="pessoas.application.readiness")
     await probe.refresh()  # the first check: nothing changed yet
@@ -131,16 +128,23 @@ async def test_changes_are_logged_once_each_way(caplog):
     await probe.refresh()  # still down: no second line
     store.up = True
     await probe.refresh()
+    await probe.refresh()  # still up: no second line
     lines = [(r.levelname, r.getMessage(), getattr(r, "reasons", None)) for r in caplog.records]
     assert lines == [
         ("WARNING", "not ready: storage: storage down", ["storage: storage down"]),
-        ("WARNING", "ready again: this instance accepts creations", None),
+        ("WARNING", "ready again: storage answers", None),
     ]
 
 
+async def test_the_first_check_is_not_a_change(caplog):
+    caplog.set_level("WARNING", logger="pessoas.application.readiness")
+    await Readiness(DownStore()).refresh()
+    await Readiness(InMemoryPessoaStore()).refresh()
+    assert caplog.records == []
+
+
 async def test_a_broken_probe_is_logged_as_an_error(caplog):
-    probe, cache = readiness(BrokenStore(), interval=0.01)
-    await cache.mark_ready()
+    probe = Readiness(BrokenStore(), interval=0.01)
     caplog.set_level("ERROR", logger="pessoas.application.readiness")
     probe.start()
     try:
@@ -150,45 +154,3 @@ async def test_a_broken_probe_is_logged_as_an_error(caplog):
     assert probe.state.ready is False
     assert caplog.records
     assert {r.getMessage() for r in caplog.records} == {"readiness check failed"}
-
-
-async def test_a_silent_part_is_given_two_seconds_by_default():
-    probe, cache = readiness(SlowStore())
-    await cache.mark_ready()
-    assert (await probe.refresh()).reasons == ("storage: no answer within 2 s",)
-
-
-async def test_several_reasons_are_logged_on_one_line(caplog):
-    store = DownStore()
-    store.up = True
-    queue = DownQueue(store)
-    queue.up = True
-    cache = InMemoryPessoaCache()
-    await cache.mark_ready()
-    probe = Readiness(cache, store, queue, RestoreReservations(cache, store, queue))
-    await probe.refresh()
-    store.up = queue.up = False  # the broker goes away with the storage
-    caplog.set_level("WARNING", logger="pessoas.application.readiness")
-    await probe.refresh()
-    logged = [r.getMessage() for r in caplog.records]
-    assert logged == ["not ready: storage: storage down; queue: broker down"]
-
-
-class UnprovableQueue(DirectPersistenceQueue):
-    async def wait_until_stored(self) -> None:
-        raise StorageUnavailable("RabbitMQ management API: http://r:15672: ConnectError")
-
-
-async def test_a_restore_that_cannot_complete_says_why_in_the_reasons():
-    store = InMemoryPessoaStore()
-    cache = InMemoryPessoaCache()
-    queue = UnprovableQueue(store)
-    probe = Readiness(cache, store, queue, RestoreReservations(cache, store, queue))
-    assert (await probe.refresh()).reasons == ("cache: apelido reservations are being restored",)
-    await asyncio.sleep(0.05)  # the restore it started has failed by now
-    state = await probe.refresh()
-    assert not state.ready
-    assert state.reasons == (
-        "cache: apelido reservations are being restored (cannot complete: "
-        "RabbitMQ management API: http://r:15672: ConnectError)",
-    )

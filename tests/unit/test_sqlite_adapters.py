@@ -1,4 +1,4 @@
-"""The SQLite adapters: the store, cache and queue contracts, then what only the file can show."""
+"""The SQLite adapters: the store contract, then what only the file can show."""
 
 from __future__ import annotations
 
@@ -10,21 +10,30 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pessoas.adapters.in_flight_reservations import InFlightReservations
+from pessoas.adapters.indexed_on_commit import IndexedOnCommit
+from pessoas.adapters.no_cache import NoCache
 from pessoas.adapters.sqlite_file import SEARCH_SEPARATOR, SqliteFile
-from pessoas.adapters.sqlite_queue import SqlitePersistenceQueue
 from pessoas.adapters.sqlite_reads import SqliteReadPool
 from pessoas.adapters.sqlite_store import SqlitePessoaStore
 from pessoas.adapters.sqlite_writer import SqliteWriter
+from pessoas.application.use_cases import CreatePessoa
 from pessoas.domain.errors import ApelidoTaken, StorageUnavailable, StorageUnusable
-from tests.contracts.cache_contract import CacheContract
 from tests.contracts.pessoas_factory import make_pessoa
-from tests.contracts.queue_contract import QueueContract
 from tests.contracts.store_contract import StoreContract
+
+BODY = {"apelido": "guardada", "nome": "Guardada", "nascimento": "2000-01-01", "stack": None}
+
+
+def body(apelido: str, nome: str = "Nome") -> dict[str, object]:
+    return dict(BODY, apelido=apelido, nome=nome)
 
 
 class Embedded:
-    """A prepared file with its writer thread and read pool running, as the container starts them."""
+    """A prepared file with its writer thread and read pool running, as the container starts them.
+
+    ``create`` is the creation use case as the embedded group composes it: the store commits, no
+    cache, nothing to announce (the file indexes in the committing transaction).
+    """
 
     def __init__(self, path, connect_writer=None) -> None:
         self.file = SqliteFile(path, busy_ms=200)
@@ -32,8 +41,7 @@ class Embedded:
         self.writer = SqliteWriter(connect_writer or self.file.connect_writer, batch_max=1000)
         self.reads = SqliteReadPool(self.file.connect_reader, threads=2)
         self.store = SqlitePessoaStore(self.writer, self.reads)
-        self.reservations = InFlightReservations()
-        self.queue = SqlitePersistenceQueue(self.writer, self.reservations)
+        self.create = CreatePessoa(self.store, NoCache(), IndexedOnCommit())
 
     async def __aenter__(self) -> Embedded:
         self.writer.start()
@@ -44,6 +52,7 @@ class Embedded:
         await self.close()
 
     async def close(self) -> None:
+        await self.create.settle()
         await self.writer.stop()
         await self.reads.stop()
 
@@ -59,52 +68,44 @@ class TestSqliteStore(StoreContract):
     def store(self, embedded):
         return embedded.store
 
-
-class TestInFlightReservations(CacheContract):
     @pytest.fixture
-    def cache(self):
-        return InFlightReservations()
+    def search_index(self, embedded):
+        return embedded.store  # the file is its own search index
 
 
-class TestSqliteQueue(QueueContract):
-    @pytest.fixture
-    def queue(self, embedded):
-        return embedded.queue
-
-    @pytest.fixture
-    def delivered(self, embedded):
-        async def committed():
-            return embedded.store  # put returns after the commit
-
-        return committed
+async def test_a_committed_pessoa_is_searchable_at_once_and_nothing_is_left_to_index(embedded):
+    pessoa = make_pessoa(apelido="imediata")
+    assert await embedded.store.add_many([pessoa]) == {pessoa.id}
+    assert await embedded.store.search("imediata", 50) == [pessoa]  # no index() call
+    assert await embedded.store.index([pessoa.id]) == 0
+    assert await embedded.store.index_missing() == 0
 
 
-async def test_in_flight_reservations_are_ready_from_the_start():
-    reservations = InFlightReservations()
-    assert await reservations.is_ready() is True
-    assert await reservations.reserve(make_pessoa()) is True
-
-
-async def test_a_put_commits_before_it_returns_and_then_the_table_holds_the_apelido(embedded, tmp_path):
-    pessoa = make_pessoa(apelido="guardada")
-    assert await embedded.reservations.reserve(pessoa) is True
-    await embedded.queue.put(pessoa)
-    assert embedded.reservations.in_flight() == 0
+async def test_a_creation_commits_before_it_returns_and_then_the_table_holds_the_apelido(embedded, tmp_path):
+    pessoa = await embedded.create(body("guardada"))
     # Another connection (another process, say) sees the row at once.
     other = sqlite3.connect(tmp_path / "pessoas.sqlite3")
-    assert other.execute("SELECT apelido FROM pessoas").fetchall() == [("guardada",)]
+    assert other.execute("SELECT id, apelido FROM pessoas").fetchall() == [(str(pessoa.id), "guardada")]
     other.close()
-    # The apelido is free in memory now, and the table refuses it.
-    again = make_pessoa(apelido="guardada")
-    assert await embedded.reservations.reserve(again) is True
-    with pytest.raises(ApelidoTaken):
-        await embedded.queue.put(again)
-    assert embedded.reservations.in_flight() == 0
-    assert await embedded.store.get(again.id) is None
+    assert [p.id for p in await embedded.store.search("guardada", 50)] == [pessoa.id]
+    # No cache holds the apelido: the table's UNIQUE index refuses it.
+    with pytest.raises(ApelidoTaken, match="'guardada'"):
+        await embedded.create(body("guardada", nome="Outra"))
     assert await embedded.store.count() == 1
 
 
-async def test_concurrent_puts_share_transactions(tmp_path):
+async def test_concurrent_creations_of_one_apelido_give_one_pessoa(embedded):
+    results = await asyncio.gather(
+        *(embedded.create(body("disputada")) for _ in range(30)), return_exceptions=True
+    )
+    created = [r for r in results if not isinstance(r, BaseException)]
+    assert len(created) == 1
+    assert all(isinstance(r, ApelidoTaken) for r in results if isinstance(r, BaseException))
+    assert await embedded.store.count() == 1
+    assert await embedded.store.get(created[0].id) == created[0]
+
+
+async def test_concurrent_creations_share_transactions(tmp_path):
     commits: list[str] = []
     file = SqliteFile(tmp_path / "p.sqlite3")
     file.prepare()
@@ -117,16 +118,16 @@ async def test_concurrent_puts_share_transactions(tmp_path):
         return conn
 
     async with Embedded(tmp_path / "p.sqlite3", connect_writer=traced) as running:
-        pessoas = [make_pessoa() for _ in range(300)]
-        await asyncio.gather(*(running.queue.put(p) for p in pessoas))
+        created = await asyncio.gather(*(running.create(body(f"junta{i}")) for i in range(300)))
         assert await running.store.count() == 300
+        assert {p.id for p in created} == {p.id for p in await running.store.search("junta", 300)}
     assert 1 <= len(commits) < 300 / 2
 
 
 async def test_a_batch_with_one_taken_apelido_stores_the_others(embedded):
     await embedded.store.add_many([make_pessoa(apelido="dono")])
     batch = [make_pessoa(), make_pessoa(apelido="dono"), make_pessoa()]
-    assert await embedded.store.add_many(batch) == 2
+    assert await embedded.store.add_many(batch) == {batch[0].id, batch[2].id}
     assert await embedded.store.get(batch[1].id) is None
     assert await embedded.store.get(batch[2].id) == batch[2]
 
@@ -134,7 +135,7 @@ async def test_a_batch_with_one_taken_apelido_stores_the_others(embedded):
 async def test_duplicates_inside_one_batch_are_stored_once(embedded):
     pessoa = make_pessoa()
     twin = make_pessoa(apelido=pessoa.apelido)  # same apelido, another id: the first one wins
-    assert await embedded.store.add_many([pessoa, pessoa, twin, pessoa]) == 1
+    assert await embedded.store.add_many([pessoa, pessoa, twin, pessoa]) == {pessoa.id}
     assert await embedded.store.get(pessoa.id) == pessoa
     assert await embedded.store.get(twin.id) is None
 
@@ -235,15 +236,16 @@ async def test_a_full_disk_refuses_the_write_and_stores_nothing(tmp_path):
         with pytest.raises(StorageUnavailable, match="full"):
             await running.store.add_many([make_pessoa(nome="x" * 100) for _ in range(200)])
         assert await running.store.count() == 0
-        # Through the queue: each put is committed (and then counted) or refused, none is left held.
-        pessoas = [make_pessoa(nome="y" * 100) for _ in range(200)]
-        for pessoa in pessoas:
-            assert await running.reservations.reserve(pessoa) is True
-        results = await asyncio.gather(*(running.queue.put(p) for p in pessoas), return_exceptions=True)
-        refused = [r for r in results if isinstance(r, Exception)]
+        # Through the creation: each one is committed (and then counted) or refused, and a
+        # refused one left its apelido free.
+        bodies = [body(f"cheio{i}", nome="y" * 100) for i in range(200)]
+        results = await asyncio.gather(*(running.create(b) for b in bodies), return_exceptions=True)
+        refused = [r for r in results if isinstance(r, BaseException)]
         assert refused and all(isinstance(r, StorageUnavailable) and "full" in str(r) for r in refused)
-        assert await running.store.count() == len(pessoas) - len(refused)
-        assert running.reservations.in_flight() == 0
+        created = [r for r in results if not isinstance(r, BaseException)]
+        assert await running.store.count() == len(created)
+        for pessoa in created:
+            assert await running.store.get(pessoa.id) == pessoa
 
 
 async def test_a_read_only_file_refuses_the_write(tmp_path):
@@ -257,7 +259,7 @@ async def test_a_read_only_file_refuses_the_write(tmp_path):
 
     async with Embedded(tmp_path / "p.sqlite3", connect_writer=read_only) as running:
         with pytest.raises(StorageUnavailable, match=r"readonly|read-only|read only"):
-            await running.queue.put(make_pessoa())
+            await running.create(body("somente"))
         assert await running.store.count() == 0
 
 
@@ -278,22 +280,22 @@ async def test_a_file_locked_by_another_process_refuses_the_write_without_blocki
 
         ticker = loop.create_task(tick())
         with pytest.raises(StorageUnavailable, match="locked"):
-            await embedded.queue.put(make_pessoa())
+            await embedded.create(body("trancada"))
         ticker.cancel()
         # The write waited the busy timeout (200 ms) on its thread; the loop kept running meanwhile.
         assert ticks >= 5
     finally:
         other.execute("ROLLBACK")
         other.close()
-    pessoa = make_pessoa()
-    await embedded.queue.put(pessoa)  # the lock gone, writes go through again
+    # The lock gone, creations go through again, the refused apelido included.
+    pessoa = await embedded.create(body("trancada"))
     assert await embedded.store.get(pessoa.id) == pessoa
 
 
 async def test_a_stopped_writer_refuses_instead_of_hanging(tmp_path):
     running = Embedded(tmp_path / "p.sqlite3")
     with pytest.raises(StorageUnavailable):
-        await running.queue.put(make_pessoa())
+        await running.create(body("parada"))
     with pytest.raises(StorageUnavailable):
         await running.store.get(uuid.uuid4())
 

@@ -1,28 +1,33 @@
-"""The use cases over the in-memory adapters: assertions on state, not on calls."""
+"""The use cases over the in-memory adapters: assertions on state, and on calls where the rule is about them.
+
+The rules of a creation: a 201 means storage committed the pessoa. The cache only spares storage
+work (a hit refuses at once, a miss or a failure proves nothing), storage's unique apelido
+decides, and the cache and the queue are told after the commit, in the background, where their
+failures cost only speed.
+"""
 
 import asyncio
-import time
+import logging
 import uuid
 
 import pytest
 
 from pessoas.adapters.memory_cache import InMemoryPessoaCache
-from pessoas.adapters.memory_queue import DirectPersistenceQueue
 from pessoas.adapters.memory_store import InMemoryPessoaStore
 from pessoas.application.use_cases import (
     CountPessoas,
     CreatePessoa,
     GetPessoa,
-    RestoreReservations,
+    IndexPessoas,
+    ReconcileIndex,
     SearchPessoas,
-    StorePessoas,
 )
 from pessoas.domain.errors import (
     ApelidoTaken,
     InvalidPessoa,
     InvalidSearchTerm,
-    ReservationsLost,
     StorageUnavailable,
+    StorageUncertain,
     UnreadablePessoa,
 )
 from tests.contracts.pessoas_factory import make_pessoa
@@ -30,36 +35,81 @@ from tests.contracts.pessoas_factory import make_pessoa
 BODY = {"apelido": "ana", "nome": "Ana Souza", "nascimento": "1990-05-17", "stack": ["Go"]}
 
 
-class UnavailableQueue:
-    """A broker that is down: it says for certain that nothing was handed over."""
-
-    async def put(self, pessoa, since=None):
-        raise StorageUnavailable("broker down")
+def body(apelido: str) -> dict[str, object]:
+    return dict(BODY, apelido=apelido)
 
 
-class UnconfirmedQueue:
-    """A broker that took the message but never confirmed it: storage may still happen."""
+class SpyWriter:
+    """The in-memory store as the writer, recording each transaction; it may be held or fail."""
 
-    async def put(self, pessoa, since=None):
-        raise TimeoutError("no confirm")
-
-
-class HeldQueue:
-    """Holds pessoas like a broker whose worker has not run yet; waiting for storage delivers them."""
-
-    def __init__(self, store=None):
-        self.held = []
+    def __init__(self, store: InMemoryPessoaStore) -> None:
         self.store = store
-        self.waits = 0
+        self.batches: list[list[str]] = []  # the apelidos of each add_many call
+        self.running = 0
+        self.most_running = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail_with: BaseException | None = None
 
-    async def put(self, pessoa, since=None):
-        self.held.append(pessoa)
+    async def add_many(self, pessoas):
+        self.batches.append([p.apelido for p in pessoas])
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            await self.gate.wait()
+            if self.fail_with is not None:
+                raise self.fail_with
+            return await self.store.add_many(pessoas)
+        finally:
+            self.running -= 1
 
-    async def wait_until_stored(self):
-        self.waits += 1
-        await asyncio.sleep(0.01)  # a worker takes a moment
-        await self.store.add_many(self.held)
-        self.held.clear()
+
+class SpyCache(InMemoryPessoaCache):
+    """The in-memory cache, recording what it is asked and told; each call may fail on demand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+        self.remembered: list[list[uuid.UUID]] = []
+        self.gets = 0
+        self.fail_on: dict[str, BaseException] = {}
+
+    def _maybe_fail(self, method: str) -> None:
+        if method in self.fail_on:
+            raise self.fail_on[method]
+
+    async def holds_apelido(self, apelido):
+        self.asked.append(apelido)
+        self._maybe_fail("holds_apelido")
+        return await super().holds_apelido(apelido)
+
+    async def get(self, pessoa_id):
+        self.gets += 1
+        self._maybe_fail("get")
+        return await super().get(pessoa_id)
+
+    async def remember(self, pessoas):
+        self.remembered.append([p.id for p in pessoas])
+        self._maybe_fail("remember")
+        await super().remember(pessoas)
+
+
+class SpyQueue:
+    """Indexes what it is announced, as the direct queue does, recording each announcement."""
+
+    def __init__(self, store: InMemoryPessoaStore) -> None:
+        self.store = store
+        self.announced: list[list[uuid.UUID]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail_with: BaseException | None = None
+
+    async def announce(self, ids):
+        self.announced.append(list(ids))
+        await self.gate.wait()
+        if self.fail_with is not None:
+            raise self.fail_with
+        await self.store.index(ids)
 
 
 @pytest.fixture
@@ -68,28 +118,49 @@ def store():
 
 
 @pytest.fixture
-async def cache():
-    cache = InMemoryPessoaCache()
-    await cache.mark_ready()  # as after RestoreReservations, whose own tests are below
-    return cache
+def writer(store):
+    return SpyWriter(store)
 
 
 @pytest.fixture
-def create(cache, store):
-    return CreatePessoa(cache, DirectPersistenceQueue(store))
+def cache():
+    return SpyCache()
 
 
-async def test_a_created_pessoa_is_stored_and_readable(create, cache, store):
+@pytest.fixture
+def queue(store):
+    return SpyQueue(store)
+
+
+@pytest.fixture
+def create(writer, cache, queue):
+    return CreatePessoa(writer, cache, queue)
+
+
+async def settle():
+    """Lets every runnable callback and task run (a few turns of the loop)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+# --- a creation: validated, refused by a cache hit, committed, decided by storage -------------
+
+
+async def test_a_created_pessoa_is_committed_before_the_creation_returns(create, store):
     pessoa = await create(BODY)
+    # No settle(): the promise rests on the commit alone.
     assert await store.get(pessoa.id) == pessoa
-    assert await GetPessoa(cache, store)(pessoa.id) == pessoa
     assert await CountPessoas(store)() == 1
+    assert pessoa.apelido == "ana" and pessoa.nome == "Ana Souza" and pessoa.stack == ("Go",)
 
 
 async def test_an_apelido_is_taken_once(create, store):
     await create(BODY)
     # The refusal says which apelido is taken: it becomes the 422's detail.
     with pytest.raises(ApelidoTaken, match="'ana'"):
+        await create(dict(BODY, nome="Outra Ana"))
+    await create.settle()
+    with pytest.raises(ApelidoTaken, match="'ana'"):  # refused by the cache this time
         await create(dict(BODY, nome="Outra Ana"))
     assert await store.count() == 1
 
@@ -98,52 +169,340 @@ async def test_apelido_taken_is_an_invalid_pessoa():
     assert issubclass(ApelidoTaken, InvalidPessoa)
 
 
-async def test_invalid_and_unreadable_bodies_store_nothing_and_reserve_nothing(create, cache, store):
+async def test_a_cache_hit_on_the_apelido_refuses_without_touching_the_writer(create, cache, writer, store):
+    await cache.remember([make_pessoa(apelido="ana")])
+    # The refusal says which apelido is taken: it becomes the 422's detail.
+    with pytest.raises(ApelidoTaken, match="'ana'"):
+        await create(BODY)
+    assert cache.asked == ["ana"]
+    assert writer.batches == []
+    assert await store.count() == 0
+
+
+async def test_an_apelido_stored_but_unknown_to_the_cache_is_refused_by_storage(create, cache, writer, store):
+    first = await create(BODY)
+    await create.settle()
+    cache.forget_everything()  # a Redis restart
+    with pytest.raises(ApelidoTaken, match="'ana'"):
+        await create(dict(BODY, nome="Outra Ana"))
+    assert writer.batches == [["ana"], ["ana"]]  # storage was asked, and its unique apelido decided
+    assert await store.count() == 1
+    assert await store.get(first.id) == first
+
+
+async def test_a_cache_that_cannot_answer_does_not_stop_a_creation(create, cache, store):
+    cache.fail_on["holds_apelido"] = StorageUnavailable("redis down")
+    pessoa = await create(BODY)
+    assert await store.get(pessoa.id) == pessoa
+    # And storage still decides the apelido while the cache is down.
+    with pytest.raises(ApelidoTaken):
+        await create(dict(BODY, nome="Outra"))
+    assert await store.count() == 1
+
+
+async def test_a_cache_failing_otherwise_than_unavailable_is_not_swallowed(create, cache, writer):
+    cache.fail_on["holds_apelido"] = RuntimeError("a bug")
+    with pytest.raises(RuntimeError):
+        await create(BODY)
+    assert writer.batches == []
+
+
+async def test_invalid_and_unreadable_bodies_touch_nothing(create, cache, writer, queue, store):
     with pytest.raises(InvalidPessoa):
         await create(dict(BODY, nascimento="2023-02-29"))
     with pytest.raises(UnreadablePessoa):
         await create(dict(BODY, stack="PHP"))
+    await create.settle()
+    assert cache.asked == [] and writer.batches == [] and queue.announced == []
     assert await store.count() == 0
     await create(BODY)  # the apelido was never taken
 
 
-async def test_concurrent_creations_of_one_apelido_give_one_pessoa(create, store):
+async def test_concurrent_creations_of_one_apelido_give_exactly_one_pessoa(create, store, cache):
     results = await asyncio.gather(*(create(dict(BODY)) for _ in range(30)), return_exceptions=True)
-    created = [r for r in results if not isinstance(r, Exception)]
+    created = [r for r in results if not isinstance(r, BaseException)]
     assert len(created) == 1
-    assert all(isinstance(r, ApelidoTaken) for r in results if isinstance(r, Exception))
+    assert all(isinstance(r, ApelidoTaken) for r in results if isinstance(r, BaseException))
+    assert await store.count() == 1
+    assert await store.get(created[0].id) == created[0]
+    await create.settle()
+    assert cache.remembered == [[created[0].id]]  # only the winner is remembered
+
+
+async def test_concurrent_creations_of_one_apelido_over_separate_transactions_give_one_pessoa(store):
+    # Each creation its own transaction, two at a time: the unique apelido still decides.
+    create = CreatePessoa(SpyWriter(store), SpyCache(), SpyQueue(store), batch_max=1)
+    results = await asyncio.gather(*(create(dict(BODY)) for _ in range(10)), return_exceptions=True)
+    assert len([r for r in results if not isinstance(r, BaseException)]) == 1
+    assert all(isinstance(r, ApelidoTaken) for r in results if isinstance(r, BaseException))
     assert await store.count() == 1
 
 
-async def test_a_pessoa_not_yet_stored_is_read_from_the_cache(cache, store):
-    queue = HeldQueue()
-    pessoa = await CreatePessoa(cache, queue)(BODY)
-    assert await store.get(pessoa.id) is None
+async def test_each_creation_of_a_shared_transaction_gets_its_own_outcome(
+    create, writer, cache, queue, store
+):
+    holder = make_pessoa(apelido="dono")
+    await store.add_many([holder])  # stored, unknown to the cache
+    results = await asyncio.gather(
+        create(body("primeira")), create(body("dono")), create(body("segunda")), return_exceptions=True
+    )
+    assert writer.batches == [["primeira", "dono", "segunda"]]
+    first, taken, second = results
+    assert isinstance(taken, ApelidoTaken) and "'dono'" in str(taken)
+    assert await store.get(first.id) == first
+    assert await store.get(second.id) == second
+    await create.settle()
+    # Only what the transaction stored is remembered and announced, once for the transaction.
+    assert cache.remembered == [[first.id, second.id]]
+    assert queue.announced == [[first.id, second.id]]
+    assert await cache.get(holder.id) is None
+
+
+async def test_a_transaction_that_stores_nothing_tells_nobody(create, cache, queue, store):
+    await store.add_many([make_pessoa(apelido="ana")])
+    with pytest.raises(ApelidoTaken):
+        await create(BODY)
+    await create.settle()
+    assert cache.remembered == []
+    assert queue.announced == []
+
+
+# --- storage failing: 503 material, nothing promised, nothing told ----------------------------
+
+
+@pytest.mark.parametrize(
+    "failure", [StorageUnavailable("database down"), StorageUncertain("commit unconfirmed")]
+)
+async def test_a_storage_failure_reaches_the_caller_and_nothing_is_remembered_or_announced(
+    create, writer, cache, queue, store, failure
+):
+    writer.fail_with = failure
+    with pytest.raises(type(failure)) as raised:
+        await create(BODY)
+    assert raised.value is failure
+    await create.settle()
+    assert cache.remembered == []
+    assert queue.announced == []
+    assert await cache.holds_apelido("ana") is False
+    writer.fail_with = None
+    # Nothing was stored, so the apelido is free for the retry.
+    retried = await create(BODY)
+    assert await store.get(retried.id) == retried
+
+
+async def test_a_storage_failure_reaches_every_creation_of_its_transaction(create, writer):
+    writer.fail_with = StorageUnavailable("database down")
+    results = await asyncio.gather(*(create(body(f"p{i}")) for i in range(5)), return_exceptions=True)
+    assert writer.batches == [[f"p{i}" for i in range(5)]]
+    assert all(r is writer.fail_with for r in results)
+
+
+# --- after the commit: the cache and the queue are told, in the background --------------------
+
+
+async def test_after_the_commit_the_cache_remembers_and_the_queue_is_announced(
+    create, writer, cache, queue, store
+):
+    pessoa = await create(BODY)
+    await create.settle()
+    assert queue.announced == [[pessoa.id]]
+    assert await cache.get(pessoa.id) == pessoa
+    assert await cache.holds_apelido("ana") is True
+    assert await store.search("ana", 50) == [pessoa]  # the announcement made it searchable
+    with pytest.raises(ApelidoTaken):  # and the cache now refuses the apelido on its own
+        await create(dict(BODY, nome="Outra"))
+    assert writer.batches == [["ana"]]
+
+
+async def test_the_creation_does_not_wait_for_the_cache_or_the_queue(create, queue, cache):
+    queue.gate.clear()  # the announcement hangs
+    pessoa = await asyncio.wait_for(create(BODY), 1)
+    assert queue.announced == [[pessoa.id]]
+    settling = asyncio.ensure_future(create.settle())
+    await settle()
+    assert not settling.done()  # settle waits for the after-commit work...
+    queue.gate.set()
+    await asyncio.wait_for(settling, 1)  # ...and returns once it is done
+    assert cache.remembered == [[pessoa.id]]
+
+
+async def test_settle_waits_for_a_commit_under_way(create, writer, store):
+    writer.gate.clear()
+    creation = asyncio.ensure_future(create(BODY))
+    await settle()
+    settling = asyncio.ensure_future(create.settle())
+    await settle()
+    assert not settling.done()
+    writer.gate.set()
+    await asyncio.wait_for(settling, 1)
+    assert creation.done()
+    assert await store.get(creation.result().id) == creation.result()
+
+
+@pytest.mark.parametrize("failure", [StorageUnavailable("down"), RuntimeError("a bug")])
+async def test_a_cache_failing_after_the_commit_does_not_fail_the_creation(
+    create, cache, queue, store, failure
+):
+    cache.fail_on["remember"] = failure
+    pessoa = await create(BODY)
+    await create.settle()
+    assert await store.get(pessoa.id) == pessoa
+    assert queue.announced == [[pessoa.id]]  # the queue is told all the same
+    assert await store.search("ana", 50) == [pessoa]
+
+
+@pytest.mark.parametrize("failure", [StorageUnavailable("down"), RuntimeError("a bug")])
+async def test_a_queue_failing_after_the_commit_does_not_fail_the_creation(
+    create, cache, queue, store, failure
+):
+    queue.fail_with = failure
+    pessoa = await create(BODY)
+    await create.settle()
+    assert await store.get(pessoa.id) == pessoa
+    assert await cache.get(pessoa.id) == pessoa  # the cache is told all the same
+    # Not searchable until the reconciler finds it.
+    assert await store.search("ana", 50) == []
+    await ReconcileIndex(store)()
+    assert await store.search("ana", 50) == [pessoa]
+
+
+async def test_an_unexpected_after_commit_failure_is_logged_as_an_error_an_outage_is_not(
+    create, cache, queue, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="pessoas.application.use_cases")
+    cache.fail_on["remember"] = RuntimeError("a bug in the cache adapter")
+    queue.fail_with = StorageUnavailable("broker down")
+    await create(BODY)
+    await create.settle()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["cache not told of 1 committed pessoas"]
+    assert "a bug in the cache adapter" in caplog.text  # with its traceback
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert debug == ["queue not told of 1 committed pessoas: broker down"]
+
+
+async def test_an_after_commit_failure_leaves_no_unretrieved_task_exception(create, cache, queue):
+    loop = asyncio.get_running_loop()
+    reported = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        cache.fail_on["remember"] = RuntimeError("bug")
+        queue.fail_with = RuntimeError("bug")
+        await create(BODY)
+        await create.settle()
+        await settle()
+    finally:
+        loop.set_exception_handler(None)
+    assert reported == []
+
+
+# --- group commit: concurrent creations share a transaction ------------------------------------
+
+
+async def test_concurrent_creations_share_one_add_many(create, writer, cache, queue):
+    created = await asyncio.gather(*(create(body(f"junto{i}")) for i in range(10)))
+    assert writer.batches == [[f"junto{i}" for i in range(10)]]
+    await create.settle()
+    ids = [p.id for p in created]
+    assert queue.announced == [ids]  # one announcement for the transaction
+    assert cache.remembered == [ids]
+
+
+async def test_creations_arriving_during_a_commit_leave_together_in_the_next(store):
+    writer = SpyWriter(store)
+    create = CreatePessoa(writer, SpyCache(), SpyQueue(store), commits_in_flight=1)
+    writer.gate.clear()
+    first = asyncio.ensure_future(create(body("primeira")))
+    await settle()
+    later = [asyncio.ensure_future(create(body(f"depois{i}"))) for i in range(4)]
+    await settle()
+    assert writer.batches == [["primeira"]]
+    writer.gate.set()
+    await asyncio.gather(first, *later)
+    assert writer.batches == [["primeira"], [f"depois{i}" for i in range(4)]]
+    assert writer.most_running == 1
+
+
+async def test_a_transaction_holds_at_most_batch_max_creations(store):
+    writer = SpyWriter(store)
+    create = CreatePessoa(writer, SpyCache(), SpyQueue(store), batch_max=4)
+    await asyncio.gather(*(create(body(f"b{i}")) for i in range(10)))
+    assert [len(batch) for batch in writer.batches] == [4, 4, 2]
+    assert await store.count() == 10
+
+
+async def test_by_default_a_transaction_holds_at_most_256_creations(store):
+    writer = SpyWriter(store)
+    create = CreatePessoa(writer, SpyCache(), SpyQueue(store))
+    await asyncio.gather(*(create(body(f"d{i}")) for i in range(300)))
+    assert [len(batch) for batch in writer.batches] == [256, 44]
+
+
+async def test_by_default_two_transactions_run_at_once(store):
+    writer = SpyWriter(store)
+    create = CreatePessoa(writer, SpyCache(), SpyQueue(store), batch_max=1)
+    writer.gate.clear()
+    creations = [asyncio.ensure_future(create(body(f"c{i}"))) for i in range(5)]
+    await settle()
+    assert writer.running == 2
+    writer.gate.set()
+    await asyncio.gather(*creations)
+    assert writer.most_running == 2
+    assert await store.count() == 5
+
+
+# --- reads: by id (cache, then storage), search, count -----------------------------------------
+
+
+async def test_a_pessoa_the_cache_holds_is_read_from_it_without_storage():
+    class NoReads(InMemoryPessoaStore):
+        async def get(self, pessoa_id):
+            raise AssertionError("storage asked although the cache held the pessoa")
+
+    cache = SpyCache()
+    pessoa = make_pessoa()
+    await cache.remember([pessoa])
+    assert await GetPessoa(cache, NoReads())(pessoa.id) == pessoa
+
+
+async def test_a_committed_pessoa_the_cache_forgot_is_still_found(create, cache, store):
+    # Never a 404 after a 201: storage holds every committed pessoa.
+    pessoa = await create(BODY)
+    await create.settle()
+    cache.forget_everything()
     assert await GetPessoa(cache, store)(pessoa.id) == pessoa
+    assert cache.gets == 1  # the cache was asked first
 
 
-async def test_a_stored_pessoa_the_cache_forgot_is_read_from_storage(store):
+async def test_a_pessoa_is_found_by_id_before_the_after_commit_work_ran(create, cache, queue, store):
+    queue.gate.clear()
+    pessoa = await create(BODY)
+    assert await GetPessoa(cache, store)(pessoa.id) == pessoa
+    queue.gate.set()
+    await create.settle()
+
+
+async def test_reads_by_id_fall_back_to_storage_when_the_cache_is_down(store):
+    cache = SpyCache()
+    cache.fail_on["get"] = StorageUnavailable("cache down")
     pessoa = make_pessoa()
     await store.add_many([pessoa])
-    assert await GetPessoa(InMemoryPessoaCache(), store)(pessoa.id) == pessoa
+    assert await GetPessoa(cache, store)(pessoa.id) == pessoa
+    # With the cache down, an id storage lacks is absent: storage holds every committed pessoa.
+    assert await GetPessoa(cache, store)(uuid.uuid4()) is None
+
+
+async def test_a_read_by_id_with_storage_down_and_a_cache_miss_is_unavailable():
+    class DownStore(InMemoryPessoaStore):
+        async def get(self, pessoa_id):
+            raise StorageUnavailable("database down")
+
+    with pytest.raises(StorageUnavailable):
+        await GetPessoa(SpyCache(), DownStore())(uuid.uuid4())
 
 
 async def test_an_unknown_id_is_none(cache, store):
     assert await GetPessoa(cache, store)(uuid.uuid4()) is None
-
-
-async def test_when_the_queue_is_down_the_apelido_is_freed(cache):
-    with pytest.raises(StorageUnavailable):
-        await CreatePessoa(cache, UnavailableQueue())(BODY)
-    retried = await CreatePessoa(cache, HeldQueue())(BODY)
-    assert retried.apelido == "ana"
-
-
-async def test_when_storage_is_uncertain_the_apelido_stays_taken(cache):
-    with pytest.raises(TimeoutError):
-        await CreatePessoa(cache, UnconfirmedQueue())(BODY)
-    with pytest.raises(ApelidoTaken):
-        await CreatePessoa(cache, HeldQueue())(BODY)
 
 
 @pytest.mark.parametrize("term", [None, ""])
@@ -154,191 +513,123 @@ async def test_a_search_needs_a_term(store, term):
 
 
 async def test_search_returns_at_most_50(store):
-    await store.add_many([make_pessoa(nome=f"Costa {i}") for i in range(80)])
+    pessoas = [make_pessoa(nome=f"Costa {i}") for i in range(80)]
+    await store.add_many(pessoas)
+    await store.index([p.id for p in pessoas])
     assert len(await SearchPessoas(store)("costa")) == 50
+    assert [p.apelido for p in await SearchPessoas(store)(pessoas[7].apelido)] == [pessoas[7].apelido]
 
 
-async def test_store_pessoas_is_idempotent(store):
-    batch = [make_pessoa() for _ in range(3)]
-    assert await StorePessoas(store)(batch) == 3
-    assert await StorePessoas(store)(batch) == 0
-    assert await store.count() == 3
+async def test_a_created_pessoa_is_found_by_search_once_announced(create, store):
+    pessoa = await create(BODY)
+    await create.settle()
+    assert await SearchPessoas(store)("souza") == [pessoa]
 
 
-class DownCache(InMemoryPessoaCache):
-    """A cache whose server is unreachable."""
-
-    async def get(self, pessoa_id):
-        raise StorageUnavailable("cache down")
+# --- the worker's side: indexing what was announced, reconciling what was not ------------------
 
 
-async def test_reads_by_id_fall_back_to_storage_when_the_cache_is_down(store):
-    pessoa = make_pessoa()
-    await store.add_many([pessoa])
-    assert await GetPessoa(DownCache(), store)(pessoa.id) == pessoa
+class SpyIndex:
+    """A SearchIndex over the in-memory store, recording each call; it may be held or fail."""
+
+    def __init__(self, store: InMemoryPessoaStore) -> None:
+        self.store = store
+        self.calls: list[list[uuid.UUID]] = []
+        self.missing_passes = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail_with: BaseException | None = None
+
+    async def index(self, ids):
+        self.calls.append(list(ids))
+        await self.gate.wait()
+        if self.fail_with is not None:
+            raise self.fail_with
+        return await self.store.index(ids)
+
+    async def index_missing(self):
+        self.missing_passes += 1
+        return await self.store.index_missing()
 
 
-async def test_restoring_waits_for_pessoas_in_flight_then_takes_every_stored_apelido(store):
-    # Before the loss: one pessoa stored, one promised and still in the queue.
-    stored = make_pessoa(apelido="guardado")
-    await store.add_many([stored])
-    queue = HeldQueue(store)
-    in_flight = make_pessoa(apelido="a_caminho")
-    await queue.put(in_flight)
-    cache = InMemoryPessoaCache()  # the cache restarted empty
-    await RestoreReservations(cache, store, queue)()
-    assert await cache.is_ready()
-    assert await store.get(in_flight.id) == in_flight
-    create = CreatePessoa(cache, queue)
-    for apelido in ("guardado", "a_caminho"):
-        with pytest.raises(ApelidoTaken):
-            await create(dict(BODY, apelido=apelido))
-    assert (await create(dict(BODY, apelido="novo"))).apelido == "novo"
+async def test_index_pessoas_makes_the_announced_pessoas_searchable(store):
+    pessoas = [make_pessoa(nome="Indexada") for _ in range(3)]
+    await store.add_many(pessoas)
+    index_pessoas = IndexPessoas(store)
+    assert await index_pessoas([p.id for p in pessoas]) == 3
+    assert await index_pessoas([p.id for p in pessoas]) == 0  # a redelivery changes nothing
+    assert {p.id for p in await store.search("indexada", 50)} == {p.id for p in pessoas}
 
 
-async def test_creations_are_refused_until_the_restore_has_run_and_then_resume(store):
-    queue = HeldQueue(store)
-    cache = InMemoryPessoaCache()
-    restore = RestoreReservations(cache, store, queue)
-    create = CreatePessoa(cache, queue, restore)
-    with pytest.raises(ReservationsLost):
-        await create(BODY)
-    assert await store.count() == 0
-    await restore()  # joins the run the refused creation started
-    assert queue.waits == 1
-    assert (await create(BODY)).apelido == "ana"
+async def test_index_pessoas_merges_concurrent_announcements_into_one_call(store):
+    pessoas = [make_pessoa(nome="Junta") for _ in range(6)]
+    await store.add_many(pessoas)
+    index = SpyIndex(store)
+    index_pessoas = IndexPessoas(index)
+    ids = [p.id for p in pessoas]
+    counts = await asyncio.gather(index_pessoas(ids[:2]), index_pessoas(ids[2:5]), index_pessoas(ids[5:]))
+    assert index.calls == [ids]  # one statement, the announcements in order
+    assert counts == [6, 6, 6]  # each message gets the merged count
+    assert {p.id for p in await store.search("junta", 50)} == set(ids)
 
 
-async def test_concurrent_restores_share_one_run(store):
-    queue = HeldQueue(store)
-    restore = RestoreReservations(InMemoryPessoaCache(), store, queue)
-    await asyncio.gather(*(restore() for _ in range(10)))
-    assert queue.waits == 1
+async def test_index_pessoas_runs_one_call_at_a_time_and_merges_what_waits(store):
+    pessoas = [make_pessoa() for _ in range(5)]
+    await store.add_many(pessoas)
+    index = SpyIndex(store)
+    index_pessoas = IndexPessoas(index)
+    index.gate.clear()
+    first = asyncio.ensure_future(index_pessoas([pessoas[0].id]))
+    await settle()
+    later = [asyncio.ensure_future(index_pessoas([p.id])) for p in pessoas[1:]]
+    await settle()
+    assert index.calls == [[pessoas[0].id]]
+    index.gate.set()
+    await asyncio.gather(first, *later)
+    assert index.calls == [[pessoas[0].id], [p.id for p in pessoas[1:]]]
 
 
-async def test_a_ready_cache_is_not_restored_again(store, cache):
-    queue = HeldQueue(store)
-    await RestoreReservations(cache, store, queue)()
-    assert queue.waits == 0
+async def test_index_pessoas_merges_up_to_batch_max_ids_never_splitting_a_message(store):
+    index = SpyIndex(store)
+    index_pessoas = IndexPessoas(index, batch_max=5)
+    messages = [[uuid.uuid4() for _ in range(3)] for _ in range(3)]
+    await asyncio.gather(*(index_pessoas(m) for m in messages))
+    assert index.calls == messages  # 3 + 3 > 5: each message alone
 
 
-async def test_with_the_cache_down_an_id_storage_lacks_is_unavailable_not_absent(store):
-    # It may be a pessoa acknowledged a moment ago, still on its way to storage.
-    with pytest.raises(StorageUnavailable):
-        await GetPessoa(DownCache(), store)(uuid.uuid4())
+async def test_index_pessoas_merges_up_to_1000_ids_by_default(store):
+    index = SpyIndex(store)
+    index_pessoas = IndexPessoas(index)
+    messages = [[uuid.uuid4() for _ in range(400)] for _ in range(3)]
+    await asyncio.gather(*(index_pessoas(m) for m in messages))
+    assert [len(call) for call in index.calls] == [800, 400]
 
 
-async def test_without_a_restore_a_lost_cache_still_refuses_creations(store):
-    create = CreatePessoa(InMemoryPessoaCache(), DirectPersistenceQueue(store))
-    with pytest.raises(ReservationsLost):
-        await create(BODY)
-    assert await store.count() == 0
+async def test_an_index_failure_reaches_every_merged_message(store):
+    index = SpyIndex(store)
+    index.fail_with = StorageUnavailable("database down")
+    index_pessoas = IndexPessoas(index)
+    results = await asyncio.gather(
+        index_pessoas([uuid.uuid4()]), index_pessoas([uuid.uuid4()]), return_exceptions=True
+    )
+    assert len(index.calls) == 1
+    assert all(r is index.fail_with for r in results)
 
 
-class StuckQueue:
-    """A broker whose queue never drains: a restore waits on it until cancelled."""
-
-    async def wait_until_stored(self):
-        await asyncio.Event().wait()
-
-
-async def test_a_cancelled_background_restore_reports_nothing_and_the_next_creation_restarts_it(store):
-    loop = asyncio.get_running_loop()
-    reported = []
-    loop.set_exception_handler(lambda _loop, context: reported.append(context))
-    cache = InMemoryPessoaCache()
-    restore = RestoreReservations(cache, store, StuckQueue())
-    create = CreatePessoa(cache, StuckQueue(), restore)
-    before = asyncio.all_tasks()
-    with pytest.raises(ReservationsLost):
-        await create(BODY)
-    (run,) = asyncio.all_tasks() - before
-    run.cancel()
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert run.cancelled()
-    assert reported == []
-    with pytest.raises(ReservationsLost):
-        await create(BODY)
-    (again,) = asyncio.all_tasks() - before - {run}
-    assert not again.done()
-    again.cancel()
-    await asyncio.sleep(0)
-
-
-class UnprovableQueue(HeldQueue):
-    """A broker whose counts cannot be read: the drain cannot be proven, until it can."""
-
-    def __init__(self, store, failures):
-        super().__init__(store)
-        self.failures = list(failures)
-
-    async def wait_until_stored(self):
-        if self.failures:
-            self.waits += 1
-            raise StorageUnavailable(self.failures.pop(0))
-        await super().wait_until_stored()
-
-
-async def test_a_restore_that_cannot_prove_the_drain_fails_closed_says_why_once_and_completes_later(
-    store, caplog
-):
-    queue = UnprovableQueue(store, ["management API unreachable"] * 3 + ["management API refuses"])
-    cache = InMemoryPessoaCache()
-    restore = RestoreReservations(cache, store, queue)
-    for reason in ["unreachable"] * 3 + ["refuses"]:
-        with pytest.raises(StorageUnavailable):
-            await restore()
-        assert not await cache.is_ready()
-        assert restore.problem == f"management API {reason}"
-    with pytest.raises(ReservationsLost):
-        await CreatePessoa(cache, queue)(BODY)
-    lines = [r.getMessage() for r in caplog.records if "cannot be restored yet" in r.getMessage()]
-    assert lines == [  # one when the reason appeared, one when it changed
-        "the apelido reservations cannot be restored yet, retrying: management API unreachable",
-        "the apelido reservations cannot be restored yet, retrying: management API refuses",
+async def test_reconcile_index_indexes_what_no_announcement_brought(store, caplog):
+    caplog.set_level(logging.INFO, logger="pessoas.application.use_cases")
+    forgotten = [make_pessoa(nome="Esquecida") for _ in range(2)]
+    await store.add_many(forgotten)
+    index = SpyIndex(store)
+    reconcile = ReconcileIndex(index)
+    assert await reconcile() == 2
+    assert index.missing_passes == 1
+    assert index.calls == []  # a pass, not an announcement
+    assert {p.id for p in await store.search("esquecida", 50)} == {p.id for p in forgotten}
+    assert [r.getMessage() for r in caplog.records] == [
+        "indexed 2 committed pessoas that no announcement had brought"
     ]
-    await restore()
-    assert await cache.is_ready()
-    assert restore.problem is None
-
-
-async def test_a_failure_without_words_is_still_logged_once(store, caplog):
-    restore = RestoreReservations(InMemoryPessoaCache(), store, UnprovableQueue(store, ["", ""]))
-    for _ in range(2):
-        with pytest.raises(StorageUnavailable):
-            await restore()
-    assert len([r for r in caplog.records if "cannot be restored yet" in r.getMessage()]) == 1
-
-
-async def test_a_creation_tells_the_queue_when_it_asked_for_the_reservation(cache):
-    class TimedCache(InMemoryPessoaCache):
-        async def reserve(self, pessoa):
-            self.reserved_at = time.monotonic()
-            return True
-
-    class SinceQueue:
-        async def put(self, pessoa, since=None):
-            self.since = since
-
-    timed, queue = TimedCache(), SinceQueue()
-    before = time.monotonic()
-    await CreatePessoa(timed, queue)(BODY)
-    assert before <= queue.since <= timed.reserved_at
-
-
-async def test_the_direct_queue_waits_for_the_puts_under_way_when_it_is_asked(store):
-    class SlowWriter(InMemoryPessoaStore):
-        async def add_many(self, pessoas):
-            await asyncio.sleep(0.05)
-            return await super().add_many(pessoas)
-
-    writer = SlowWriter()
-    queue = DirectPersistenceQueue(writer)
-    pessoa = make_pessoa()
-    put = asyncio.create_task(queue.put(pessoa))
-    await asyncio.sleep(0)
-    await queue.wait_until_stored()
-    assert await writer.get(pessoa.id) == pessoa
-    await put
-    await queue.wait_until_stored()  # nothing under way: returns at once
+    caplog.clear()
+    assert await reconcile() == 0
+    assert index.missing_passes == 2
+    assert caplog.records == []  # nothing found: nothing to say

@@ -1,67 +1,81 @@
-"""The worker's metrics move when messages are stored or fail, and when rows are written."""
+"""The worker's message metrics move when messages are indexed, fail, or are dead-lettered."""
 
 import time
+import uuid
 
 import dramatiq
 import pytest
 from dramatiq.broker import MessageProxy
 from prometheus_client import REGISTRY
 
-from pessoas.adapters.memory_store import InMemoryPessoaStore
-from pessoas.adapters.prometheus_metrics import CountingWriter
-from pessoas.domain.errors import StorageUnavailable
+from pessoas.adapters.rabbitmq_message import index_message
 from pessoas.entrypoints.worker_metrics import MessageMetrics
-from tests.contracts.pessoas_factory import make_pessoa
 
 
 def _value(name, labels=None):
     return REGISTRY.get_sample_value(name, labels or {}) or 0.0
 
 
-def _message(pessoas, age_seconds):
-    message = dramatiq.Message(
-        queue_name="q",
-        actor_name="store",
-        args=([{"apelido": str(i)} for i in range(pessoas)],),
-        kwargs={},
-        options={},
-        message_timestamp=int((time.time() - age_seconds) * 1000),
-    )
+def _messages(outcome):
+    return _value("pessoas_worker_messages_total", {"outcome": outcome})
+
+
+def _message(ids, age_seconds):
+    message = index_message([uuid.uuid4() for _ in range(ids)], "pessoas")
+    message = message.copy(message_timestamp=int((time.time() - age_seconds) * 1000))
     return MessageProxy(message)
 
 
-def test_a_stored_message_counts_its_pessoas_and_its_age():
+def test_an_indexed_message_counts_its_pessoas_and_its_age():
     metrics = MessageMetrics()
-    stored = _value("pessoas_worker_messages_total", {"outcome": "stored"})
-    failed = _value("pessoas_worker_messages_total", {"outcome": "failed"})
+    indexed, failed = _messages("indexed"), _messages("failed")
     sizes = _value("pessoas_worker_message_pessoas_sum")
+    ages = _value("pessoas_worker_message_age_seconds_count")
     metrics.after_process_message(None, _message(3, age_seconds=2.0))
     metrics.after_process_message(None, _message(1, age_seconds=0.5))
     metrics.after_process_message(None, _message(4, age_seconds=9.0), exception=RuntimeError())
-    assert _value("pessoas_worker_messages_total", {"outcome": "stored"}) == stored + 2
-    assert _value("pessoas_worker_messages_total", {"outcome": "failed"}) == failed + 1
+    assert _messages("indexed") == indexed + 2
+    assert _messages("failed") == failed + 1
     assert _value("pessoas_worker_message_pessoas_sum") == sizes + 4
-    # The oldest of the messages stored within the last second, not the last one.
+    assert _value("pessoas_worker_message_age_seconds_count") == ages + 2
+    # The oldest of the messages indexed within the last second, not the last one.
     assert _value("pessoas_worker_last_message_age_seconds") == pytest.approx(2.0, abs=0.5)
 
 
-async def test_the_counting_writer_counts_rows_batches_and_failures():
-    writer = CountingWriter(InMemoryPessoaStore(), clock=time.perf_counter)
-    rows, batches = _value("pessoas_worker_stored_rows_total"), _value("pessoas_worker_batch_size_count")
-    pessoas = [make_pessoa() for _ in range(3)]
-    assert await writer.add_many(pessoas) == 3
-    assert await writer.add_many(pessoas) == 0  # already stored: skipped
-    assert _value("pessoas_worker_stored_rows_total") == rows + 3
-    assert _value("pessoas_worker_batch_size_count") == batches + 2
+def test_a_nacked_message_is_counted_as_dead_lettered():
+    metrics = MessageMetrics()
+    dead, indexed, failed = _messages("dead_lettered"), _messages("indexed"), _messages("failed")
+    metrics.after_nack(None, _message(2, age_seconds=1.0))
+    metrics.after_nack(None, _message(1, age_seconds=1.0))
+    assert _messages("dead_lettered") == dead + 2
+    assert (_messages("indexed"), _messages("failed")) == (indexed, failed)
 
-    class DownWriter:
-        async def add_many(self, pessoas):
-            raise StorageUnavailable("down")
 
-    errors = _value("pessoas_backend_errors_total", {"component": "storage", "operation": "add_many"})
-    with pytest.raises(StorageUnavailable):
-        await CountingWriter(DownWriter(), clock=time.perf_counter).add_many(pessoas)
-    assert (
-        _value("pessoas_backend_errors_total", {"component": "storage", "operation": "add_many"})
-        == errors + 1
-    )
+def test_a_message_that_could_not_be_read_is_still_counted():
+    # Its argument is not a list of ids: it fails, is dead-lettered, and the metrics do not break.
+    metrics = MessageMetrics()
+    odd = dramatiq.Message(queue_name="pessoas", actor_name="index_pessoas", args=(), kwargs={}, options={})
+    failed, dead = _messages("failed"), _messages("dead_lettered")
+    metrics.after_process_message(None, MessageProxy(odd), exception=ValueError("not ids"))
+    metrics.after_nack(None, MessageProxy(odd))
+    assert (_messages("failed"), _messages("dead_lettered")) == (failed + 1, dead + 1)
+    indexed = _messages("indexed")
+    metrics.after_process_message(None, MessageProxy(odd))  # no args at all: no size to observe
+    assert _messages("indexed") == indexed + 1
+
+
+def test_the_lag_gauge_keeps_the_oldest_age_of_its_second():
+    now = [1000.0]
+    metrics = MessageMetrics(clock=lambda: now[0])
+
+    def at(age):
+        message = index_message([uuid.uuid4()], "pessoas")
+        return MessageProxy(message.copy(message_timestamp=int((now[0] - age) * 1000)))
+
+    metrics.after_process_message(None, at(5.0))
+    now[0] += 0.5
+    metrics.after_process_message(None, at(1.0))
+    assert _value("pessoas_worker_last_message_age_seconds") == pytest.approx(5.0, abs=0.01)
+    now[0] += 0.6  # a new second: the window starts again from the next message
+    metrics.after_process_message(None, at(0.2))
+    assert _value("pessoas_worker_last_message_age_seconds") == pytest.approx(0.2, abs=0.01)
