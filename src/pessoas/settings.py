@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     create_batch_max: int = Field(
         default=256, ge=1, description="most creations committed together in one transaction"
     )
+    create_window_ms: float = Field(
+        default=0.0,
+        ge=0,
+        description="how long a creation waits for others to share its transaction when no "
+        "transaction is under way (0: it goes at once; those arriving while one runs share the next)",
+    )
     commits_in_flight: int = Field(
         default=2,
         ge=1,

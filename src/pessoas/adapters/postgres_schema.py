@@ -6,9 +6,11 @@ Two tables:
   indexes that decide and find a pessoa (the id and the unique apelido), plus ``txid``, the id
   of the transaction that stored the row, which lets the reconciler find recent rows without
   scanning the table (:mod:`pessoas.adapters.postgres_search_index`).
-- ``pessoas_search`` is the search index: one row per searchable pessoa, the lower-cased fields
-  joined by :data:`SEARCH_SEPARATOR`, under a trigram GIN index. The worker fills it after the
-  commit, so a creation never pays for the trigram index.
+- ``pessoas_search`` is the search index: one row per searchable pessoa, a copy of its fields
+  (so a search reads one table) and the lower-cased fields joined by :data:`SEARCH_SEPARATOR`,
+  under a trigram GIN index. The worker fills it after the commit, so a creation never pays for
+  the trigram index. It is derived data: dropped and rebuilt (by the reconciler) whenever its
+  shape is older than this one.
 
 Every statement is ``IF NOT EXISTS`` / ``OR REPLACE``, and the whole set runs in one transaction
 under an advisory lock, so several processes starting at once can all call :func:`ensure_schema`:
@@ -60,9 +62,25 @@ _DDL = (
                      || coalesce(array_to_string(stack, E'\\x1f'), ''))
     $$
     """,
+    # Derived data of an older shape (without the pessoa's fields) goes: the reconciler's first
+    # pass fills the new table from the record.
+    """
+    DO $$ BEGIN
+        IF to_regclass('pessoas_search') IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute
+            WHERE attrelid = 'pessoas_search'::regclass AND attname = 'nascimento' AND NOT attisdropped
+        ) THEN
+            DROP TABLE pessoas_search;
+        END IF;
+    END $$
+    """,
     """
     CREATE TABLE IF NOT EXISTS pessoas_search (
         id uuid PRIMARY KEY,
+        apelido text NOT NULL,
+        nome text NOT NULL,
+        nascimento date NOT NULL,
+        stack text[],
         search text NOT NULL
     )
     """,

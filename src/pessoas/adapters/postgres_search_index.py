@@ -1,7 +1,7 @@
 """SearchIndex over PostgreSQL: fills ``pessoas_search`` from the committed record.
 
-:meth:`PostgresSearchIndex.index` copies the announced rows into the search table in one
-statement; a row indexed already is skipped, so a redelivered message changes nothing.
+:meth:`PostgresSearchIndex.index` copies the announced rows, with their search text, into
+the search table in one statement; a row indexed already is skipped, so a redelivered message changes nothing.
 
 :meth:`PostgresSearchIndex.index_missing` is the reconciler's pass. It finds committed rows that
 have no search row, without scanning the whole table, through the ``txid`` column (the id of the
@@ -25,10 +25,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from pessoas.domain.errors import StorageUnavailable
 
+# Both copy a record's fields, with its search text, into the search table.
 _INDEX = """
-INSERT INTO pessoas_search (id, search)
-SELECT p.id, pessoas_search_text(p.apelido, p.nome, p.stack)
-FROM pessoas AS p WHERE p.id = ANY(%s)
+INSERT INTO pessoas_search (id, apelido, nome, nascimento, stack, search)
+SELECT p.id, p.apelido, p.nome, p.nascimento, p.stack, pessoas_search_text(p.apelido, p.nome, p.stack)
+FROM pessoas AS p
+WHERE p.id = ANY(%s)
 ON CONFLICT (id) DO NOTHING
 """
 
@@ -36,8 +38,8 @@ _HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())"
 
 # The rows of transactions that ended between two horizons (no lower bound on the first pass).
 _INDEX_MISSING = """
-INSERT INTO pessoas_search (id, search)
-SELECT p.id, pessoas_search_text(p.apelido, p.nome, p.stack)
+INSERT INTO pessoas_search (id, apelido, nome, nascimento, stack, search)
+SELECT p.id, p.apelido, p.nome, p.nascimento, p.stack, pessoas_search_text(p.apelido, p.nome, p.stack)
 FROM pessoas AS p
 WHERE p.txid >= coalesce(%(low)s::xid8, '0'::xid8) AND p.txid < %(high)s::xid8
   AND NOT EXISTS (SELECT 1 FROM pessoas_search AS s WHERE s.id = p.id)

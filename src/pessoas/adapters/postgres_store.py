@@ -51,14 +51,12 @@ RETURNING id
 
 _GET = f"SELECT {_COLUMNS} FROM pessoas WHERE id = %s"  # noqa: S608 (constant column list)
 
-_FOUND_COLUMNS = "p.id, p.apelido, p.nome, p.nascimento, p.stack"
-
 # The LIKE on the search text is what the trigram index answers. The term is lower-cased by the
 # same lower() as the text, and its LIKE metacharacters are escaped beforehand (lower() leaves
 # \ % and _ alone), so the term is matched literally.
 _SEARCH = f"""
-SELECT {_FOUND_COLUMNS} FROM pessoas_search AS s JOIN pessoas AS p ON p.id = s.id
-WHERE s.search LIKE '%%' || lower(%(pattern)s) || '%%'
+SELECT {_COLUMNS} FROM pessoas_search
+WHERE search LIKE '%%' || lower(%(pattern)s) || '%%'
 LIMIT %(limit)s
 """  # noqa: S608 (constant column list)
 
@@ -66,11 +64,11 @@ LIMIT %(limit)s
 # so each field is checked on its own as well. The search text still narrows the candidates through
 # the index, since a match inside one field is always a match inside the joined text.
 _SEARCH_EXACT = f"""
-SELECT {_FOUND_COLUMNS} FROM pessoas_search AS s JOIN pessoas AS p ON p.id = s.id
-WHERE s.search LIKE '%%' || lower(%(pattern)s) || '%%'
-  AND (lower(p.apelido) LIKE '%%' || lower(%(pattern)s) || '%%'
-       OR lower(p.nome) LIKE '%%' || lower(%(pattern)s) || '%%'
-       OR EXISTS (SELECT 1 FROM unnest(p.stack) AS item
+SELECT {_COLUMNS} FROM pessoas_search
+WHERE search LIKE '%%' || lower(%(pattern)s) || '%%'
+  AND (lower(apelido) LIKE '%%' || lower(%(pattern)s) || '%%'
+       OR lower(nome) LIKE '%%' || lower(%(pattern)s) || '%%'
+       OR EXISTS (SELECT 1 FROM unnest(stack) AS item
                   WHERE lower(item) LIKE '%%' || lower(%(pattern)s) || '%%'))
 LIMIT %(limit)s
 """  # noqa: S608 (constant column list)

@@ -56,9 +56,11 @@ class RabbitmqIndexQueue:
         self._nodes = NodeRotation(as_url_list(amqp_url))
         self._queues = QueueNames.of(queue_name)
         self._queue_type = queue_type
-        self._batches: GroupCommit[uuid.UUID, None] = GroupCommit(
-            self._publish, window=window_ms / 1000, max_size=batch_max
+        # An item is one announcement's ids: one future per announcement, not per id.
+        self._batches: GroupCommit[Sequence[uuid.UUID], None] = GroupCommit(
+            self._publish, window=window_ms / 1000, max_size=batch_max, size=len
         )
+        self._batch_max = batch_max
         self._connect_timeout = connect_timeout
         self._reconnect_interval = reconnect_interval
         self._connection: aiormq.abc.AbstractConnection | None = None
@@ -79,9 +81,16 @@ class RabbitmqIndexQueue:
         await self._drop_connection()
 
     async def announce(self, ids: Sequence[uuid.UUID]) -> None:
-        await asyncio.gather(*(self._batches.submit(pessoa_id) for pessoa_id in ids))
+        if len(ids) <= self._batch_max:
+            if ids:
+                await self._batches.submit(ids)
+            return
+        # Larger than one message: whole chunks, since a message never splits an item.
+        chunks = [ids[start : start + self._batch_max] for start in range(0, len(ids), self._batch_max)]
+        await asyncio.gather(*(self._batches.submit(chunk) for chunk in chunks))
 
-    async def _publish(self, ids: list[uuid.UUID]) -> list[None]:
+    async def _publish(self, announcements: list[Sequence[uuid.UUID]]) -> list[None]:
+        ids = [pessoa_id for announced in announcements for pessoa_id in announced]
         body = index_message(ids, self._queues.canonical).encode()
         channel = await self._ready_channel()
         try:
@@ -101,7 +110,7 @@ class RabbitmqIndexQueue:
             raise StorageUnavailable(f"RabbitMQ did not take the announcement: {exc!r}") from exc
         if self._on_published is not None:
             self._on_published(len(ids))
-        return [None] * len(ids)
+        return [None] * len(announcements)
 
     async def _ready_channel(self, force: bool = False) -> aiormq.abc.AbstractChannel:
         channel = self._channel

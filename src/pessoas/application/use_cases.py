@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from pessoas.application.group_commit import GroupCommit
 from pessoas.domain.errors import ApelidoTaken, InvalidSearchTerm, StorageUnavailable
@@ -28,8 +28,9 @@ class CreatePessoa:
     2. The cache is asked whether the apelido is known to be taken: a hit refuses at once,
        sparing storage; a miss, or a cache that does not answer, proves nothing.
     3. Storage commits the pessoa, and its unique apelido decides. Concurrent creations share
-       one transaction (:class:`GroupCommit`): the first goes at once, those that arrive while
-       up to ``commits_in_flight`` transactions run leave together in the next one.
+       one transaction (:class:`GroupCommit`): the first goes at once (or after ``window``
+       seconds), those that arrive while up to ``commits_in_flight`` transactions run leave
+       together in the next one.
     4. After the commit, the cache remembers the pessoas and the queue announces them for
        search: in the background, once per transaction, and failures only cost speed.
     """
@@ -42,12 +43,13 @@ class CreatePessoa:
         *,
         batch_max: int = 256,
         commits_in_flight: int = 2,
+        window: float = 0.0,
     ) -> None:
         self._writer = writer
         self._cache = cache
         self._queue = queue
         self._commits: GroupCommit[Pessoa, bool] = GroupCommit(
-            self._commit, max_size=batch_max, max_in_flight=commits_in_flight
+            self._commit, window=window, max_size=batch_max, max_in_flight=commits_in_flight
         )
         # Strong references to the after-commit tasks, which the event loop only holds weakly.
         self._after_commit: set[asyncio.Task[None]] = set()
@@ -77,17 +79,21 @@ class CreatePessoa:
         return [pessoa.id in stored_ids for pessoa in pessoas]
 
     async def _tell_others(self, stored: list[Pessoa]) -> None:
-        ids = [pessoa.id for pessoa in stored]
-        outcomes = await asyncio.gather(
-            self._cache.remember(stored), self._queue.announce(ids), return_exceptions=True
-        )
-        for what, outcome in zip(("cache", "queue"), outcomes, strict=True):
-            if isinstance(outcome, StorageUnavailable):
-                # Expected while that service is down: the reads fall back to storage, and
-                # the reconciler indexes what was not announced.
-                logger.debug("%s not told of %d committed pessoas: %s", what, len(ids), outcome)
-            elif isinstance(outcome, BaseException):
-                logger.error("%s not told of %d committed pessoas", what, len(ids), exc_info=outcome)
+        # One after the other in this one task: the cache first (a read by id may follow at
+        # once), then the queue, whose message may wait for others to share it.
+        await self._tell("cache", self._cache.remember(stored), len(stored))
+        await self._tell("queue", self._queue.announce([pessoa.id for pessoa in stored]), len(stored))
+
+    @staticmethod
+    async def _tell(what: str, telling: Awaitable[None], count: int) -> None:
+        try:
+            await telling
+        except StorageUnavailable as exc:
+            # Expected while that service is down: the reads fall back to storage, and the
+            # reconciler indexes what was not announced.
+            logger.debug("%s not told of %d committed pessoas: %s", what, count, exc)
+        except Exception:
+            logger.exception("%s not told of %d committed pessoas", what, count)
 
     async def settle(self) -> None:
         """Waits for the transactions under way and the after-commit work (at shutdown, in tests)."""

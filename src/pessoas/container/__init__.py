@@ -37,6 +37,10 @@ def _metrics_switch(settings: Settings) -> str:
     return "on" if settings.metrics else "off"
 
 
+def _seconds(milliseconds: float) -> float:
+    return milliseconds / 1000
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     #: Provides ``writer``, ``reader``, ``search_index`` and ``prepare`` (create the schema).
@@ -79,6 +83,7 @@ class Container(containers.DeclarativeContainer):
         queue=observed_queue,
         batch_max=settings.provided.create_batch_max,
         commits_in_flight=settings.provided.commits_in_flight,
+        window=providers.Callable(_seconds, settings.provided.create_window_ms),
     )
     create_pessoa = providers.Selector(
         metrics, on=providers.Singleton(CountedCreations, _create_pessoa), off=_create_pessoa
