@@ -10,10 +10,11 @@
 #
 # The topology (ports on 127.0.0.1):
 #   RabbitMQ    three nodes clustered (rabbit-c1..3@localhost), AMQP 5681..5683, distribution
-#               25681..25683, management API 15681..15683 (statistics every second, which
-#               the APIs are told); the pessoas queue is a quorum queue on all three
-#   Redis       a primary (6391) and a replica (6392), three Sentinels (26391..26393, quorum 2,
-#               master name pessoas); reservations wait for the replica (WAIT 1)
+#               25681..25683, no management plugin; the pessoas queue is a quorum queue on all three
+#   Redis       a cache: a primary (6391) and a replica (6392), each with maxmemory 64mb and
+#               allkeys-lru and nothing on disk, and three Sentinels (26391..26393, quorum 2,
+#               master name pessoas) that keep the cache available; a failover may lose cached
+#               keys, which costs reads a trip to PostgreSQL and nothing else
 #   PostgreSQL  15, a primary (5441) and a streaming hot standby (5442), run as the postgres
 #               user from data directories of their own (initdb, pg_basebackup)
 #   pessoas     three APIs (run/cluster/api{1,2,3}.sock) and two workers under deploy/cluster/supervise.py,
@@ -37,12 +38,8 @@ RABBIT_SBIN=${RABBIT_SBIN:-/usr/lib/rabbitmq/bin}
 RABBIT_NODES=(1 2 3)
 RABBIT_PORT_BASE=5680
 RABBIT_DIST_BASE=25680
-RABBIT_MANAGEMENT_BASE=15680 # each node's management API: 15681..15683
-# How often the nodes sample the queues' counts (collect_statistics_interval and the quorum
-# queues' tick), in seconds: the restore after a cache loss trusts a count as at most two of
-# these old, so a short one keeps that restore short (docs/faults.md). The APIs are told it.
-RABBIT_STATS_INTERVAL=1
 REDIS_PRIMARY=6391
+REDIS_MAXMEMORY=64mb # each Redis server's bound; at it, the least recently used keys are evicted
 REDIS_REPLICA=6392
 SENTINEL_PORTS=(26391 26392 26393)
 PG_PRIMARY=5441
@@ -63,18 +60,8 @@ app_env() {
   echo "PESSOAS_REDIS_URL=redis://127.0.0.1:$REDIS_PRIMARY/0"
   echo "PESSOAS_REDIS_SENTINELS=$(printf '127.0.0.1:%s,' "${SENTINEL_PORTS[@]}" | sed 's/,$//')"
   echo "PESSOAS_REDIS_SENTINEL_MASTER=pessoas"
-  echo "PESSOAS_REDIS_WAIT_REPLICAS=1"
   echo "PESSOAS_AMQP_URL=$(amqp_urls)"
   echo "PESSOAS_QUEUE_TYPE=quorum"
-  echo "PESSOAS_RABBITMQ_MANAGEMENT_URL=$(management_urls)"
-  echo "PESSOAS_RABBITMQ_STATS_INTERVAL=$RABBIT_STATS_INTERVAL"
-}
-
-management_urls() {
-  local n urls=()
-  for n in "${RABBIT_NODES[@]}"; do urls+=("http://guest:guest@127.0.0.1:$((RABBIT_MANAGEMENT_BASE + n))/"); done
-  local IFS=,
-  echo "${urls[*]}"
 }
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
@@ -107,7 +94,6 @@ rabbit_env() { # N: the environment of node N (and of the CLI talking to it)
   echo "RABBITMQ_NODE_PORT=$((RABBIT_PORT_BASE + n))"
   echo "RABBITMQ_DIST_PORT=$((RABBIT_DIST_BASE + n))"
   echo "RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf"
-  echo "RABBITMQ_ADVANCED_CONFIG_FILE=$RUN/rabbitmq/advanced.config"
   echo "RABBITMQ_ENABLED_PLUGINS_FILE=$RUN/rabbitmq/enabled_plugins"
   echo "RABBITMQ_MNESIA_BASE=$dir/mnesia"
   echo "RABBITMQ_LOG_BASE=$dir/log"
@@ -128,8 +114,7 @@ rabbit_up() {
     head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$RUN/rabbitmq/.erlang.cookie"
     chmod 400 "$RUN/rabbitmq/.erlang.cookie"
   fi
-  echo "[rabbitmq_management]." >"$RUN/rabbitmq/enabled_plugins"
-  echo "[{rabbit, [{quorum_tick_interval, $((RABBIT_STATS_INTERVAL * 1000))}]}]." >"$RUN/rabbitmq/advanced.config"
+  echo "[]." >"$RUN/rabbitmq/enabled_plugins" # no plugin: the service speaks AMQP only
   {
     echo "# Written by deploy/cluster/cluster.sh: the three local nodes find each other from this list."
     echo "cluster_formation.peer_discovery_backend = classic_config"
@@ -137,21 +122,14 @@ rabbit_up() {
     echo "cluster_partition_handling = pause_minority"
     echo "vm_memory_high_watermark.absolute = 256MiB"
     echo "disk_free_limit.absolute = 100MB"
-    echo "collect_statistics_interval = $((RABBIT_STATS_INTERVAL * 1000))"
   } >"$RUN/rabbitmq/rabbitmq.conf"
   for n in "${RABBIT_NODES[@]}"; do
     mkdir -p "$RUN/rabbitmq/c$n"
-    # The shared lines, and this node's own management listener.
-    {
-      cat "$RUN/rabbitmq/rabbitmq.conf"
-      echo "management.tcp.ip = 127.0.0.1"
-      echo "management.tcp.port = $((RABBIT_MANAGEMENT_BASE + n))"
-    } >"$RUN/rabbitmq/c$n/rabbitmq.conf"
+    cp "$RUN/rabbitmq/rabbitmq.conf" "$RUN/rabbitmq/c$n/rabbitmq.conf"
   done
   for n in "${RABBIT_NODES[@]}"; do rabbit_start "$n"; done
   for n in "${RABBIT_NODES[@]}"; do
     wait_for "RabbitMQ node c$n" "$PESSOAS_UP_TIMEOUT" tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + n))
-    wait_for "RabbitMQ node c$n's management API" 60 tcp_open 127.0.0.1 $((RABBIT_MANAGEMENT_BASE + n))
   done
   wait_for "three RabbitMQ nodes in one cluster" 120 rabbit_clustered
 }
@@ -208,13 +186,15 @@ EOF
   done
 }
 redis_start() { # primary|replica [ARGS...]: (re)start one Redis server; after a failover the
-  # Sentinels turn a returning old primary into a replica of the new one
+  # Sentinels turn a returning old primary into a replica of the new one. A cache: nothing on
+  # disk, and at maxmemory any key may be evicted (a replica follows its primary's evictions).
   local name=$1 port dir=$RUN/redis
   shift
   port=$([ "$name" = primary ] && echo "$REDIS_PRIMARY" || echo "$REDIS_REPLICA")
   mkdir -p "$dir/$name"
   spawn "$LOGS/redis-$name.log" redis-server --port "$port" --dir "$dir/$name" --pidfile "$dir/$name.pid" \
-    --bind 127.0.0.1 --save "" --appendonly no --daemonize no "$@"
+    --bind 127.0.0.1 --save "" --appendonly no --maxmemory "$REDIS_MAXMEMORY" \
+    --maxmemory-policy allkeys-lru --daemonize no "$@"
 }
 redis_answers() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }
 redis_replica_linked() { redis-cli -p "$1" info replication 2>/dev/null | grep -q 'master_link_status:up'; }
@@ -316,9 +296,8 @@ apps_up() {
       -g "pid $RUN/nginx/nginx.pid; user root;"
   )
   wait_for "every API and nginx on :9999" "$PESSOAS_UP_TIMEOUT" apps_answer
-  # A fresh Redis: each API restores the reservations first, after the publish deadline and the
-  # management API's proof that the queues drained (docs/faults.md); creations wait for it.
-  wait_for "every API ready (reservations restored)" "$PESSOAS_UP_TIMEOUT" apps_ready
+  # Ready = the API's PostgreSQL primary answers (Redis and RabbitMQ are optional on every route).
+  wait_for "every API ready" "$PESSOAS_UP_TIMEOUT" apps_ready
 }
 apps_answer() {
   local n

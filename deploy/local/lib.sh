@@ -77,8 +77,6 @@ AMQP_VHOST=$(url_part "$PESSOAS_AMQP_URL" vhost)
 postgres_up() { pg_isready -q -t 2 -d "$PG_ADMIN_URL"; }
 redis_up() { [ "$(timeout 3 redis-cli -u "$PESSOAS_REDIS_URL" ping 2>/dev/null)" = PONG ]; }
 rabbitmq_up() { tcp_open "$AMQP_HOST" "$AMQP_PORT"; }
-AMQP_MANAGEMENT_PORT=${AMQP_MANAGEMENT_PORT:-15672}
-rabbitmq_management_up() { tcp_open "$AMQP_HOST" "$AMQP_MANAGEMENT_PORT"; }
 
 ensure_postgres() {
   local fresh=""
@@ -114,6 +112,9 @@ ensure_database() {
   fi
 }
 
+# The machine's Redis, shared with the tests: started (when it does not answer) as the machine
+# starts it, nothing persisted, its memory unbounded. The service uses it as a cache only, so
+# nothing here sets maxmemory on a server others use too; see deploy/README.md for bounding it.
 ensure_redis() {
   command -v redis-server >/dev/null || apt_install redis-server redis-tools
   if ! redis_up; then
@@ -135,15 +136,7 @@ ensure_rabbitmq() {
   fi
   wait_for RabbitMQ 120 rabbitmq_up ||
     die "RabbitMQ does not answer on $AMQP_HOST:$AMQP_PORT after 120 s (logs: /var/log/rabbitmq/)"
-  # The restore after a cache loss reads the queues' unacknowledged counts from the management
-  # API (docs/faults.md): without it, a Redis restart leaves creations refused.
-  if ! rabbitmq_management_up; then
-    log "enabling RabbitMQ's management plugin (port $AMQP_MANAGEMENT_PORT)"
-    rabbitmq-plugins enable rabbitmq_management >/dev/null ||
-      die "rabbitmq-plugins enable rabbitmq_management failed"
-  fi
-  wait_for "RabbitMQ's management API" 60 rabbitmq_management_up ||
-    die "RabbitMQ's management API does not answer on $AMQP_HOST:$AMQP_MANAGEMENT_PORT after 60 s"
+  # AMQP only: nothing reads RabbitMQ's management API, so its plugin is not enabled here.
 }
 
 ensure_services() {

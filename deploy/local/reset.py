@@ -5,8 +5,8 @@
 
 What the stack's settings (``PESSOAS_*``, read as the service reads them) point at:
 
-- postgres: the rows of the ``pessoas`` table (the table ``pessoas migrate`` creates), no other
-  table of the database;
+- postgres: the rows of the ``pessoas`` and ``pessoas_search`` tables (the record and its search
+  index, the tables ``pessoas migrate`` creates), no other table of the database;
 - redis: the keys under ``PESSOAS_REDIS_PREFIX``, found with SCAN and deleted with UNLINK, never
   FLUSHDB: other users of the same database keep their keys;
 - rabbitmq: the messages of ``PESSOAS_QUEUE_NAME``'s queues, exactly the three the service
@@ -29,7 +29,7 @@ from pessoas.adapters.rabbitmq_topology import queue_declarations
 from pessoas.settings import Settings, SettingsRefused, load_settings
 
 PARTS = ("postgres", "redis", "rabbitmq")
-TABLE = "pessoas"
+TABLES = ("pessoas", "pessoas_search")  # emptied together: a search row names a record's id
 UNLINK_BATCH = 500
 
 
@@ -45,11 +45,17 @@ def needs(value: str | None, name: str) -> str:
 
 def reset_postgres(settings: Settings) -> None:
     with psycopg.connect(needs(settings.database_url, "PESSOAS_DATABASE_URL"), autocommit=True) as conn:
-        if conn.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone() == (None,):
-            log(f"PostgreSQL: no table {TABLE} yet: nothing to delete")
+        present = [
+            table
+            for table in TABLES
+            if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() != (None,)
+        ]
+        if not present:
+            log(f"PostgreSQL: no table {' or '.join(TABLES)} yet: nothing to delete")
             return
-        conn.execute(f"TRUNCATE {TABLE}")
-    log(f"PostgreSQL: table {TABLE} emptied")
+        # One statement: both tables are emptied in one transaction.
+        conn.execute(f"TRUNCATE {', '.join(present)}")
+    log(f"PostgreSQL: {' and '.join(present)} emptied")
 
 
 def glob_escape(text: str) -> str:

@@ -4,6 +4,8 @@
 # whatever dies), on a PostgreSQL 15 cluster of the stack's own (run/postgres/, port 5433, compose's
 # settings from deploy/local/postgres.conf) and this machine's Redis and RabbitMQ. Everything it
 # writes is under run/. The machine's default PostgreSQL cluster (5432) is never used nor touched.
+# Redis is used as it runs (the stack sets none of its configuration: other users share it); the
+# service needs it only as a cache, so it may be empty, restarted or evicting at any moment.
 #
 #   deploy/local/stack.sh up       start the stack; returns once :9999/health answers
 #   ENVELOPE=1 deploy/local/stack.sh up
@@ -20,8 +22,9 @@
 #                                  and undo the envelope
 #   deploy/local/stack.sh pg-start / pg-stop
 #                                  start (initdb the first time) / stop the stack's PostgreSQL alone
-#   deploy/local/stack.sh reset    delete the stack's own data: the pessoas table's rows, the Redis
-#                                  keys under PESSOAS_REDIS_PREFIX, the messages of its queues
+#   deploy/local/stack.sh reset    delete the stack's own data: the rows of the pessoas and
+#                                  pessoas_search tables, the Redis keys under PESSOAS_REDIS_PREFIX,
+#                                  the messages of its queues
 #   deploy/local/stack.sh status   what runs, what answers, the envelope
 #   deploy/local/stack.sh render-nginx DIR
 #                                  write the local nginx config into DIR (tests run nginx -t on it)
@@ -46,7 +49,7 @@
 #   PESSOAS_METRICS       on; off collects and serves no metrics (PESSOAS_ACCESS_LOG=on adds an
 #                         access log): both reach the API instances and the worker as they are
 #   PESSOAS_UP_TIMEOUT    60 (seconds `up` waits for health)
-#   PESSOAS_UP_READY_TIMEOUT 150 (seconds `up` then waits for both instances' /ready)
+#   PESSOAS_UP_READY_TIMEOUT 30 (seconds `up` then waits for both instances' /ready)
 #   PESSOAS_STOP_TIMEOUT  30 (seconds a program has to stop after SIGTERM before SIGKILL)
 #   PESSOAS_EXECUTABLE    .venv/bin/pessoas (what the programs run; tests put a stand-in here)
 #   ENVELOPE              0; 1 puts the server side in the cgroups below (with `up`)
@@ -82,7 +85,7 @@ STACK_MARK=PESSOAS_STACK_RUN_DIR
 : "${PESSOAS_API_PORTS:=9001 9002}"
 : "${PESSOAS_WORKER_ARGS:=}"
 : "${PESSOAS_UP_TIMEOUT:=60}"
-: "${PESSOAS_UP_READY_TIMEOUT:=150}"
+: "${PESSOAS_UP_READY_TIMEOUT:=30}"
 : "${PESSOAS_STOP_TIMEOUT:=30}"
 : "${ENVELOPE:=0}"
 : "${PESSOAS_ENVELOPE_CPUS:=1.5}"
@@ -404,7 +407,7 @@ instance_health() { # N
   fi
 }
 stack_health() { instance_health 1 && instance_health 2 && curl -sf -m 2 http://127.0.0.1:9999/health; }
-instance_ready() { # N: /ready answers 200 (the apelido reservations are complete, storage and queue answer)
+instance_ready() { # N: /ready answers 200 (the instance's PostgreSQL answers)
   if [ "$PESSOAS_UPSTREAM" = uds ]; then
     curl -sf -m 2 -o /dev/null --unix-socket "$RUN/api$1.sock" http://localhost/ready
   else
@@ -504,10 +507,8 @@ cmd_up() {
     cmd_down >&2 || true
     die "deploy/local/stack.sh up failed: no answer from http://127.0.0.1:9999/health (logs above, in run/logs/)"
   fi
-  # An empty Redis (first start, or after stack-reset) means a restore of the apelido
-  # reservations, which first proves the queues drained: the publish deadline plus four rounds of
-  # RabbitMQ's statistics (docs/faults.md). Creations are refused until then, so wait for it.
-  log "waiting up to ${PESSOAS_UP_READY_TIMEOUT}s for both instances' /ready (the restore of the reservations)"
+  # Ready = PostgreSQL answers the instance (its first probe runs a moment after the start).
+  log "waiting up to ${PESSOAS_UP_READY_TIMEOUT}s for both instances' /ready"
   if ! wait_for "both instances ready" "$PESSOAS_UP_READY_TIMEOUT" stack_ready; then
     log "not ready within ${PESSOAS_UP_READY_TIMEOUT}s: creations answer 503 until it is (see /ready's reasons)"
   fi
@@ -677,7 +678,7 @@ case "${1:-}" in
     render_supervisor "$(cd "$2" && pwd)"
     ;;
   *)
-    sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,56p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

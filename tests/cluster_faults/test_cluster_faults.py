@@ -5,6 +5,10 @@ fault mid-load, load after it, then every 201 checked in PostgreSQL and read bac
 API), run against the cluster instead of the single-box stack: kill -9 of a RabbitMQ node, kill -9
 of the Redis primary (the Sentinels fail over), the PostgreSQL standby stopped, and kill -9 of an
 API and a worker together. Figures: run/cluster-faults/NAME.json.
+
+A 201 rests on the PostgreSQL primary's commit alone: a RabbitMQ node or the Redis primary lost
+refuses nothing (announcements and cached keys may be lost; the reconciler and PostgreSQL make
+up for them), so their bounds allow no refusal at all.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults import machine
-from tests.faults.scenario import Marks, check, run_scenario
+from tests.faults.scenario import Bounds, Marks, check, run_scenario
 
 pytestmark = pytest.mark.faults
 
@@ -28,6 +32,17 @@ ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "deploy" / "cluster" / "cluster.sh"
 CLUSTER_RUN = ROOT / "run" / "cluster"
 DOWN_S = 5.0
+
+BOUNDS = {
+    "rabbitmq_node_sigkill": Bounds(recover_s=3.0, refusals_max=0),
+    "redis_primary_sigkill": Bounds(recover_s=3.0, refusals_max=0),
+    # Reads on the standby's broken connections fail once before they go to the primary.
+    "postgres_standby_stopped": Bounds(recover_s=3.0, refusals_max=50),
+    # As the single-box api_sigkill: nginx answers 502 for what the killed API had in hand.
+    "api_and_worker_sigkill": Bounds(
+        recover_s=3.0, refusals_max=100, unconfirmed=frozenset({"502", "503", "KO:timeout"})
+    ),
+}
 
 
 def cluster(*args: str, timeout: float = 600.0) -> None:
@@ -75,7 +90,7 @@ def test_rabbitmq_node_sigkill() -> None:
         cluster("start-rabbit", "1")
         marks.cleared = time.monotonic()
 
-    check(asyncio.run(run_scenario("rabbitmq_node_sigkill", fault, seed=11)))
+    check(asyncio.run(run_scenario("rabbitmq_node_sigkill", fault, BOUNDS["rabbitmq_node_sigkill"], seed=11)))
 
 
 def test_redis_primary_sigkill_and_failover() -> None:
@@ -90,8 +105,8 @@ def test_redis_primary_sigkill_and_failover() -> None:
             assert time.monotonic() < deadline, "no failover within 60 s"
             time.sleep(0.2)
         marks.notes["failover_s"] = round(time.monotonic() - marks.injected, 2)
-        # The old primary comes back empty; the Sentinels make it a replica of the new one, and
-        # reservations (which wait for one replica) are taken again once it has synced.
+        # The old primary comes back empty; the Sentinels make it a replica of the new one. Nothing
+        # waits for it (Redis is a cache): the scenario waits only to leave the topology whole.
         cluster("start-redis", "primary")
         while "master_link_status:up" not in redis_cli(6391, "info", "replication"):
             assert time.monotonic() < deadline + 60, "the old primary never followed the new one"
@@ -99,7 +114,7 @@ def test_redis_primary_sigkill_and_failover() -> None:
         marks.cleared = time.monotonic()
         marks.notes["replica_back_s"] = round(marks.cleared - marks.injected, 2)
 
-    check(asyncio.run(run_scenario("redis_primary_sigkill", fault, seed=12)))
+    check(asyncio.run(run_scenario("redis_primary_sigkill", fault, BOUNDS["redis_primary_sigkill"], seed=12)))
 
 
 def test_postgres_standby_stopped() -> None:
@@ -113,7 +128,8 @@ def test_postgres_standby_stopped() -> None:
         cluster("start-standby")
         marks.cleared = time.monotonic()
 
-    check(asyncio.run(run_scenario("postgres_standby_stopped", fault, seed=13)))
+    bounds = BOUNDS["postgres_standby_stopped"]
+    check(asyncio.run(run_scenario("postgres_standby_stopped", fault, bounds, seed=13)))
 
 
 def test_api_and_worker_sigkill_together() -> None:
@@ -124,4 +140,5 @@ def test_api_and_worker_sigkill_together() -> None:
         machine.wait_restarted("api1", api)
         marks.cleared = machine.wait_restarted("worker1", worker)
 
-    check(asyncio.run(run_scenario("api_and_worker_sigkill", fault, seed=14)))
+    bounds = BOUNDS["api_and_worker_sigkill"]
+    check(asyncio.run(run_scenario("api_and_worker_sigkill", fault, bounds, seed=14)))

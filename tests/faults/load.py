@@ -6,7 +6,9 @@ down. Every request waits up to 60 s for its answer, so each one ends with a sta
 (connection failure or timeout) that is counted apart.
 
 Creations (about 70% of the requests):
-- new pessoas with a unique apelido under the scenario's prefix (some with a non-ASCII letter);
+- new pessoas with a unique apelido under the scenario's prefix (some with a non-ASCII letter),
+  its counter of fixed width, so that no apelido lies inside another and a search for one whole
+  apelido finds exactly its pessoa (what the audit relies on);
 - a few sent twice at the same moment (two concurrent POSTs of one apelido: at most one 201);
 - duplicates of an apelido that already got a 201 (must be 422; after the fault, half of them are
   apelidos acknowledged *before* the fault);
@@ -96,7 +98,8 @@ class Load:
 
     def _next_apelido(self) -> str:
         self._counter += 1
-        suffix = format(self._counter, "x")
+        # Fixed width: "p-000001" is no substring of "p-000010", as "p-1" would be of "p-10".
+        suffix = format(self._counter, "06x")
         return f"{self.prefix}{suffix}{'ç' if self._counter % 7 == 0 else ''}"
 
     def _payload(self, apelido: str) -> dict[str, Any]:
@@ -241,6 +244,29 @@ class Load:
             key = str(rec.status) if rec.status is not None else f"KO:{rec.ko}"
             out.setdefault(rec.route, Counter())[key] += 1
         return {route: dict(sorted(c.items())) for route, c in sorted(out.items())}
+
+
+async def search_back(
+    client: Client, terms: dict[str, str], concurrency: int = 32
+) -> dict[str, tuple[int | None, Any]]:
+    """GET /pessoas?t=TERM through nginx for each key's term: key -> (status, parsed JSON or None)."""
+    results: dict[str, tuple[int | None, Any]] = {}
+    queue = list(terms.items())
+
+    async def one_worker() -> None:
+        while queue:
+            key, term = queue.pop()
+            request = Load._get(f"/pessoas?t={quote(term)}")
+            try:
+                response = await client.pooled(request, client.loop.time() + REQUEST_TIMEOUT_S)
+            except RequestFailed as exc:
+                results[key] = (None, exc.kind)
+                continue
+            body = orjson.loads(response.body) if response.status == 200 else None
+            results[key] = (response.status, body)
+
+    await asyncio.gather(*(one_worker() for _ in range(concurrency)))
+    return results
 
 
 async def read_back(

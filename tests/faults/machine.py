@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+import kombu
 import orjson
 
 from tests.stack_supervisor import program_pid
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "run"
 LOGS = RUN / "logs"
 OUT = RUN / "faults"
+# Where the programs' pids are read: None for the local stack's supervisord (asked over its socket);
+# a directory of NAME.pid files for deploy/cluster/supervise.py (tests/cluster_faults sets it).
+PIDS: Path | None = None
 LOCK_PATH = Path("/tmp/pessoas-machine.lock")
 # The stack runs on a PostgreSQL cluster of its own (deploy/local/stack.sh), never the machine's.
 STACK_PG_PORT = int(os.environ.get("PESSOAS_STACK_PG_PORT", "5433"))
@@ -33,10 +37,13 @@ REDIS_PREFIX = os.environ.get("PESSOAS_REDIS_PREFIX", "pessoas:")
 AMQP_URL = os.environ.get("PESSOAS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 QUEUE = os.environ.get("PESSOAS_QUEUE_NAME", "pessoas")
 
+# The machine's own start command for its Redis (deploy/local/lib.sh): the fault suite restarts it
+# as the machine runs it, plus whatever maxmemory and policy it had when stopped (_redis_memory).
 REDIS_START = [
     "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
     "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
 ]  # fmt: skip
+_redis_memory: list[str] = []
 
 
 def log(message: str) -> None:
@@ -145,7 +152,12 @@ def machine_lock():  # type: ignore[no-untyped-def]
 
 
 def pid_of(name: str) -> int | None:
-    """The pid supervisord runs ``name`` (api1, api2, worker) as, or None."""
+    """The pid the supervisor runs ``name`` (api1, api2, worker) as, or None."""
+    if PIDS is not None:
+        try:
+            return int((PIDS / f"{name}.pid").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
     return program_pid(RUN, name)
 
 
@@ -174,6 +186,23 @@ def signal_program(name: str, sig: signal.Signals) -> int:
     assert pid is not None
     log(f"{sig.name} to {name} (pid {pid})")
     os.kill(pid, sig)
+    return pid
+
+
+def signal_program_group(name: str, sig: signal.Signals) -> int:
+    """Sends ``sig`` to the program and every process of its group (a worker's children too).
+
+    The supervisor starts each program as the leader of a process group of its own; a program
+    that is not one is refused rather than signalling a group that could hold anything else.
+    """
+    pid = pid_of(name)
+    if not alive(pid):
+        raise RuntimeError(f"{name} is not running (pid file: {pid})")
+    assert pid is not None
+    if os.getpgid(pid) != pid or pid == os.getpgrp():
+        raise RuntimeError(f"{name} (pid {pid}) does not lead a process group of its own")
+    log(f"{sig.name} to {name}'s process group ({pid})")
+    os.killpg(pid, sig)
     return pid
 
 
@@ -294,15 +323,30 @@ def postgres_start() -> float:
     return wait_until("PostgreSQL", postgres_up, 120)
 
 
+def _redis_config(name: str) -> str | None:
+    done = subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "config", "get", name], capture_output=True, text=True, timeout=5
+    )
+    lines = done.stdout.splitlines()
+    return lines[1].strip() if done.returncode == 0 and len(lines) == 2 and lines[0] == name else None
+
+
 def redis_stop() -> None:
+    """Stops the machine's Redis, keeping nothing, after noting its memory bound and policy."""
+    _redis_memory.clear()
+    for name in ("maxmemory", "maxmemory-policy"):
+        value = _redis_config(name)
+        if value is not None:
+            _redis_memory.extend([f"--{name}", value])
     sh(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False)
     wait_until("Redis gone", lambda: not redis_up(), 30)
 
 
 def redis_start() -> float:
+    """Starts it again, empty, as the machine does, with the bound and policy it had."""
     Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
     Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
-    sh(REDIS_START)
+    sh(REDIS_START + _redis_memory)
     return wait_until("Redis", redis_up, 30)
 
 
@@ -314,6 +358,18 @@ def rabbitmq_stop() -> None:
 def rabbitmq_start() -> float:
     sh(["rabbitmq-server", "-detached"], timeout=120, check=False)
     return wait_until("RabbitMQ", rabbitmq_up, 180)
+
+
+def purge_queue(queue: str | None = None) -> int:
+    """Purges the worker's queue on the stack's RabbitMQ; returns how many messages it dropped.
+
+    Only the messages ready on the queue: those a worker holds unacknowledged are not touched.
+    """
+    name = queue or QUEUE
+    with kombu.Connection(AMQP_URL, connect_timeout=10) as connection:
+        purged = int(connection.default_channel.queue_purge(name) or 0)
+    log(f"queue {name}: {purged} messages purged")
+    return purged
 
 
 def ensure_services() -> None:

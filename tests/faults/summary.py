@@ -16,6 +16,7 @@ ORDER = [
     "rabbitmq_restart",
     "redis_restart",
     "postgres_restart",
+    "queue_purge",
     "api_sigterm",
     "worker_sigterm",
     "smoke_worker_sigkill",
@@ -42,7 +43,8 @@ def row(f: dict[str, Any]) -> str:
         f"| {f['doubled']} | {_fmt(f['refusals_by_route'])} | {f['refusals']} / {bounds['refusals_max']} "
         f"| {kos} | {f['lookup_404_after_201']} "
         f"| {f['fault_duration_s']:.1f} | {recovered} / {bounds['recover_s']:g} "
-        f"| {f['longest_gap_without_201_s']:.2f} | {f['converged_after_load_s']} | {f['readback_mismatch']} |"
+        f"| {f['longest_gap_without_201_s']:.2f} | {f['converged_after_load_s']} | {f['readback_mismatch']} "
+        f"| {f['unsearchable']} | {f['searchable_after_load_s']} | {f['count_api']} / {f['count_table']} |"
     )
 
 
@@ -50,9 +52,9 @@ def main() -> None:
     print(
         "| scenario | requests | 201 | stored | lost | doubled | refusals by route (status: n) "
         "| refusals / bound | KOs | 404 after 201 | fault s | recover s / bound | longest gap w/o 201 s "
-        "| converged s | read-back bad |"
+        "| converged s | read-back bad | unsearchable | searchable after s | count API / table |"
     )
-    print("|" + " --- |" * 15)
+    print("|" + " --- |" * 18)
     for name in ORDER:
         path = OUT / f"{name}.json"
         if path.exists():

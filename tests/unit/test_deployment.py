@@ -216,14 +216,85 @@ def test_the_app_services_run_the_cli(services: dict[str, Any]) -> None:
         assert "@rabbitmq:" in env["PESSOAS_AMQP_URL"]
 
 
-def test_rabbitmq_serves_the_management_api_the_restore_reads(services: dict[str, Any]) -> None:
-    # The restore after a cache loss fails closed without it (docs/faults.md).
-    assert services["rabbitmq"]["image"].endswith("-management")
-    assert "@rabbitmq:15672" in services["api"]["environment"]["PESSOAS_RABBITMQ_MANAGEMENT_URL"]
-    conf = (ROOT / "deploy/rabbitmq/rabbitmq.conf").read_text()
-    interval_ms = int(re.search(r"^collect_statistics_interval\s*=\s*(\d+)", conf, re.MULTILINE)[1])
-    stats_interval = float(services["api"]["environment"].get("PESSOAS_RABBITMQ_STATS_INTERVAL", 5.0))
-    assert stats_interval * 1000 >= interval_ms
+def option(command: list[str], name: str) -> str:
+    """The value after ``name`` in a command line (the last one, as the program reads it)."""
+    assert name in command, f"{name} is not given"
+    return command[len(command) - 1 - command[::-1].index(name) + 1]
+
+
+# Redis' memory units (redis.conf): k and m are powers of ten, kb and mb of two.
+REDIS_UNITS = {"": 1, "k": 10**3, "kb": 2**10, "m": 10**6, "mb": 2**20, "g": 10**9, "gb": 2**30}
+
+
+def redis_bytes(value: str) -> int:
+    match = re.fullmatch(r"(\d+)([kmg]b?)?", value.strip().lower())
+    assert match, f"unreadable Redis memory size {value!r}"
+    return int(match.group(1)) * REDIS_UNITS[match.group(2) or ""]
+
+
+def test_redis_is_a_bounded_cache_without_persistence(services: dict[str, Any]) -> None:
+    # Nothing Redis holds is needed for a promise: at its bound it evicts any key (each one a
+    # copy of what PostgreSQL holds), and it keeps nothing on disk.
+    command = [str(part) for part in services["redis"]["command"]]
+    assert command[0] == "redis-server"
+    assert option(command, "--maxmemory-policy") == "allkeys-lru"
+    assert option(command, "--save") == "" and option(command, "--appendonly") == "no"
+    maxmemory = redis_bytes(option(command, "--maxmemory"))
+    # Room beside the keys, within the container's limit, for Redis itself and its clients' buffers.
+    limit = memory_bytes(limits(services["redis"])["memory"])
+    assert 0 < maxmemory <= limit // 2, f"maxmemory {maxmemory} in a {limit}-byte container"
+    assert option(["--save", "x", "--save", "y"], "--save") == "y"
+
+
+# Settings the service no longer has (a 201 rests on PostgreSQL's commit alone; Redis is a cache,
+# RabbitMQ carries search announcements): a configuration still naming one is out of date.
+REMOVED_SETTINGS = (
+    "PESSOAS_PUBLISH_DEADLINE",
+    "PESSOAS_RABBITMQ_MANAGEMENT_URL",
+    "PESSOAS_RABBITMQ_STATS_INTERVAL",
+    "PESSOAS_REDIS_WAIT_REPLICAS",
+)
+CLUSTER = ROOT / "deploy" / "cluster" / "cluster.sh"
+
+
+def deployment_files() -> list[Path]:
+    files = [COMPOSE, ROOT / ".ci" / "run"]
+    files += [path for path in (ROOT / "deploy").rglob("*") if path.is_file() and path.suffix != ".pyc"]
+    return files
+
+
+def test_no_deployment_names_a_removed_setting() -> None:
+    for path in deployment_files():
+        text = path.read_text(errors="replace")
+        for name in REMOVED_SETTINGS:
+            assert name not in text, f"{path.relative_to(ROOT)} names {name}, which is not a setting any more"
+
+
+def test_every_setting_the_deployments_give_is_a_setting(services: dict[str, Any]) -> None:
+    from pessoas.settings import Settings
+
+    fields = {f"PESSOAS_{name.upper()}" for name in Settings.model_fields}
+    for name in ("api", "worker", "migrate"):
+        given = {key for key in services[name]["environment"] if key.startswith("PESSOAS_")}
+        assert given <= fields, f"compose's {name}: not settings: {given - fields}"
+    # The cluster's APIs and workers run with exactly what `cluster.sh env` prints.
+    printed = subprocess.run(
+        ["bash", str(CLUSTER), "env"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    given = {line.split("=", 1)[0] for line in printed.splitlines() if line}
+    assert {"PESSOAS_DATABASE_URL", "PESSOAS_REDIS_SENTINELS", "PESSOAS_AMQP_URL"} <= given
+    assert given <= fields, f"cluster.sh env: not settings: {given - fields}"
+
+
+def test_nothing_needs_rabbitmqs_management_api(services: dict[str, Any]) -> None:
+    # Its only reader was the restore of the reservations after a cache loss, gone with them:
+    # no plugin to run in compose, none enabled by the local services' checks or the cluster.
+    assert not services["rabbitmq"]["image"].endswith("-management")
+    assert "collect_statistics_interval" not in (ROOT / "deploy/rabbitmq/rabbitmq.conf").read_text()
+    for path in (COMPOSE, ROOT / "deploy/local/lib.sh", CLUSTER):
+        text = path.read_text()
+        assert "15672" not in text and "rabbitmq_management" not in text, path.relative_to(ROOT)
+        assert "collect_statistics_interval" not in text and "quorum_tick_interval" not in text
 
 
 TWO_PART_VERSIONS = {"postgres"}  # PostgreSQL 10 and later: 15.8 is an exact release
@@ -596,7 +667,16 @@ def test_the_dashboard_shows_what_the_service_exports() -> None:
     assert used, "the dashboard queries nothing"
     assert used <= exported, f"the dashboard queries metrics nobody exports: {used - exported}"
     titles = " ".join(panel["title"].lower() for panel in dashboard["panels"])
-    for subject in ("requests per second", "latency", "promised", "refused", "queue depth", "worker lag"):
+    for subject in (
+        "requests per second",
+        "latency",
+        "committed",
+        "refused",
+        "commit batch",
+        "indexed",
+        "dead-lettered",
+        "worker lag",
+    ):
         assert subject in titles, subject
 
 

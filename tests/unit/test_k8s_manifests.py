@@ -20,6 +20,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from pessoas.settings import Settings
 
@@ -204,10 +205,8 @@ def config(objects: list[Object]) -> dict[str, str]:
 def test_backing_services_are_replicated(rendered: list[Object]) -> None:
     assert one(rendered, "RabbitmqCluster", "pessoas-rabbitmq")["spec"]["replicas"] == 3
     assert one(rendered, "Cluster", "pessoas-db")["spec"]["instances"] == 2
-    redis_nodes = one(rendered, "RedisReplication", "pessoas-redis")["spec"]["clusterSize"]
-    # Each reservation waits for a replica; one replica more keeps creations going while one is away.
-    wait = int(config(rendered)["PESSOAS_REDIS_WAIT_REPLICAS"])
-    assert wait >= 1 and redis_nodes - 1 > wait
+    # A replica for the Sentinels to promote: the cache stays available when its primary is lost.
+    assert one(rendered, "RedisReplication", "pessoas-redis")["spec"]["clusterSize"] >= 2
     sentinel = one(rendered, "RedisSentinel", "pessoas-redis")["spec"]
     assert sentinel["clusterSize"] == 3
     assert int(sentinel["redisSentinelConfig"]["quorum"]) == 2, "a majority of three"
@@ -215,22 +214,63 @@ def test_backing_services_are_replicated(rendered: list[Object]) -> None:
     assert config(rendered)["PESSOAS_QUEUE_TYPE"] == "quorum"
 
 
-def test_the_api_reads_the_management_api_with_statistics_no_fresher_than_it_assumes(
-    rendered: list[Object],
-) -> None:
-    # The restore after a cache loss fails closed without the management API (docs/faults.md).
-    settings = config(rendered)
-    api = one(rendered, "Deployment", "pessoas-api")["spec"]["template"]["spec"]["containers"][0]
-    env = {item["name"]: item.get("value") for item in api["env"]}
-    assert env["PESSOAS_RABBITMQ_MANAGEMENT_URL"].endswith("@$(AMQP_HOST):$(AMQP_MANAGEMENT_PORT)/")
-    assert settings["AMQP_MANAGEMENT_PORT"] == "15672"  # the operator's Service port "management"
+# Settings the service no longer has (a 201 rests on PostgreSQL's commit alone): nothing may set them.
+REMOVED_SETTINGS = (
+    "PESSOAS_PUBLISH_DEADLINE",
+    "PESSOAS_RABBITMQ_MANAGEMENT_URL",
+    "PESSOAS_RABBITMQ_STATS_INTERVAL",
+    "PESSOAS_REDIS_WAIT_REPLICAS",
+)
+
+# Redis' memory units (redis.conf): k and m are powers of ten, kb and mb of two.
+REDIS_UNITS = {"": 1, "k": 10**3, "kb": 2**10, "m": 10**6, "mb": 2**20, "g": 10**9, "gb": 2**30}
+
+
+def redis_bytes(value: str) -> int:
+    match = re.fullmatch(r"(\d+)([kmg]b?)?", value.strip().lower())
+    assert match, f"unreadable Redis memory size {value!r}"
+    return int(match.group(1)) * REDIS_UNITS[match.group(2) or ""]
+
+
+def redis_directives(text: str) -> dict[str, str]:
+    """A redis.conf's directives: name -> the rest of its line (comments dropped)."""
+    found = {}
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split(None, 1)
+        if words:
+            found[words[0]] = words[1].strip() if len(words) > 1 else ""
+    return found
+
+
+def test_redis_units() -> None:
+    assert redis_bytes("48mb") == 48 * 2**20 and redis_bytes("64m") == 64 * 10**6
+    assert redis_bytes("1gb") == 2**30 and redis_bytes("1024") == 1024
+    assert redis_directives('save ""\nmaxmemory 48mb # bound\n') == {"save": '""', "maxmemory": "48mb"}
+
+
+def test_redis_is_a_bounded_cache(rendered: list[Object]) -> None:
+    replication = one(rendered, "RedisReplication", "pessoas-redis")["spec"]
+    config_map = one(rendered, "ConfigMap", replication["redisConfig"]["additionalRedisConfig"])
+    (text,) = config_map["data"].values()
+    directives = redis_directives(text)
+    # Evicts any key at its bound (every key is a copy of PostgreSQL's), keeps nothing on disk.
+    assert directives["maxmemory-policy"] == "allkeys-lru"
+    assert directives["save"] == '""' and directives["appendonly"] == "no"
+    # The bound leaves room, within the container's limit, for Redis itself and the client and
+    # replication buffers maxmemory does not count: at most two thirds of the limit.
+    maxmemory = redis_bytes(directives["maxmemory"])
+    limit = memory_bytes(replication["kubernetesConfig"]["resources"]["limits"]["memory"])
+    assert 0 < maxmemory <= limit * 2 // 3, f"maxmemory {maxmemory} in a {limit}-byte container"
+
+
+def test_nothing_sets_a_removed_setting_or_reads_the_management_api(rendered: list[Object]) -> None:
+    text = yaml.safe_dump(rendered)
+    for name in REMOVED_SETTINGS:
+        assert name not in text, f"{name} is not a setting any more"
+    # The restore after a cache loss, gone with the reservations, was its only reader.
+    assert "AMQP_MANAGEMENT_PORT" not in text and "15672" not in text
     spec = one(rendered, "RabbitmqCluster", "pessoas-rabbitmq")["spec"]
-    assert spec["image"].endswith("-management")
-    found = re.search(
-        r"^\s*collect_statistics_interval\s*=\s*(\d+)", spec["rabbitmq"]["additionalConfig"], re.M
-    )
-    assert found is not None
-    assert float(settings["PESSOAS_RABBITMQ_STATS_INTERVAL"]) * 1000 >= int(found[1])
+    assert "collect_statistics_interval" not in spec["rabbitmq"]["additionalConfig"]
 
 
 def test_the_application_reaches_what_the_operators_create(rendered: list[Object]) -> None:
