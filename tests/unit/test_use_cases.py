@@ -132,9 +132,22 @@ def queue(store):
     return SpyQueue(store)
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def create(writer, cache, queue):
-    return CreatePessoa(writer, cache, queue)
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def create(writer, cache, queue, clock):
+    return CreatePessoa(writer, cache, queue, clock=clock)
 
 
 async def settle():
@@ -274,7 +287,7 @@ async def test_a_transaction_that_stores_nothing_tells_nobody(create, cache, que
     "failure", [StorageUnavailable("database down"), StorageUncertain("commit unconfirmed")]
 )
 async def test_a_storage_failure_reaches_the_caller_and_nothing_is_remembered_or_announced(
-    create, writer, cache, queue, store, failure
+    create, writer, cache, queue, store, failure, clock
 ):
     writer.fail_with = failure
     with pytest.raises(type(failure)) as raised:
@@ -285,6 +298,7 @@ async def test_a_storage_failure_reaches_the_caller_and_nothing_is_remembered_or
     assert queue.announced == []
     assert await cache.holds_apelido("ana") is False
     writer.fail_with = None
+    clock.now += 1.0  # past the pause that follows an outage
     # Nothing was stored, so the apelido is free for the retry.
     retried = await create(BODY)
     assert await store.get(retried.id) == retried
@@ -295,6 +309,47 @@ async def test_a_storage_failure_reaches_every_creation_of_its_transaction(creat
     results = await asyncio.gather(*(create(body(f"p{i}")) for i in range(5)), return_exceptions=True)
     assert writer.batches == [[f"p{i}" for i in range(5)]]
     assert all(r is writer.fail_with for r in results)
+
+
+async def test_after_storage_was_unavailable_creations_are_refused_at_once_for_a_second(
+    create, writer, clock
+):
+    writer.fail_with = StorageUnavailable("database down")
+    with pytest.raises(StorageUnavailable):
+        await create(body("first"))
+    writer.fail_with = None
+    clock.now += 0.99
+    with pytest.raises(StorageUnavailable, match="moments ago"):
+        await create(body("second"))
+    assert writer.batches == [["first"]]  # refused without trying storage again
+    clock.now += 0.02
+    assert (await create(body("third"))).apelido == "third"
+    assert writer.batches == [["first"], ["third"]]
+
+
+async def test_creations_waiting_behind_a_failed_transaction_are_refused_without_a_new_attempt(
+    store, cache, queue, clock
+):
+    writer = SpyWriter(store)
+    create = CreatePessoa(writer, cache, queue, commits_in_flight=1, clock=clock)
+    writer.gate.clear()
+    writer.fail_with = StorageUnavailable("database down")
+    first = asyncio.ensure_future(create(body("first")))
+    await settle()
+    waiting = [asyncio.ensure_future(create(body(f"w{i}"))) for i in range(3)]
+    await settle()
+    writer.gate.set()
+    results = await asyncio.gather(first, *waiting, return_exceptions=True)
+    assert all(isinstance(r, StorageUnavailable) for r in results)
+    assert writer.batches == [["first"]]
+
+
+async def test_an_uncertain_commit_does_not_pause_creations(create, writer):
+    writer.fail_with = StorageUncertain("connection lost during the commit")
+    with pytest.raises(StorageUncertain):
+        await create(body("first"))
+    writer.fail_with = None
+    assert (await create(body("second"))).apelido == "second"
 
 
 # --- after the commit: the cache and the queue are told, in the background --------------------

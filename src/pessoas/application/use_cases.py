@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from pessoas.application.group_commit import GroupCommit
 from pessoas.domain.errors import ApelidoTaken, InvalidSearchTerm, StorageUnavailable
@@ -33,6 +34,11 @@ class CreatePessoa:
        together in the next one.
     4. After the commit, the cache remembers the pessoas and the queue announces them for
        search: in the background, once per transaction, and failures only cost speed.
+
+    When storage turns out unavailable, creations are refused at once for ``pause_after_outage``
+    seconds, those already waiting for a transaction included: otherwise, while each attempt
+    waits out its connection timeout, creations would pile up behind it for the whole outage.
+    After the pause, the next transaction tries storage again. The pause only ever refuses.
     """
 
     def __init__(
@@ -44,7 +50,12 @@ class CreatePessoa:
         batch_max: int = 256,
         commits_in_flight: int = 2,
         window: float = 0.0,
+        pause_after_outage: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._pause_after_outage = pause_after_outage
+        self._clock = clock
+        self._refuse_until = -float("inf")
         self._writer = writer
         self._cache = cache
         self._queue = queue
@@ -58,6 +69,7 @@ class CreatePessoa:
         pessoa = new_pessoa(body)
         if await self._apelido_known(pessoa.apelido):
             raise ApelidoTaken(f"apelido {pessoa.apelido!r} is already taken")
+        self._refuse_while_paused()
         if not await self._commits.submit(pessoa):
             raise ApelidoTaken(f"apelido {pessoa.apelido!r} is already taken")
         return pessoa
@@ -68,8 +80,17 @@ class CreatePessoa:
         except StorageUnavailable:
             return False  # the cache is down: storage will decide
 
+    def _refuse_while_paused(self) -> None:
+        if self._clock() < self._refuse_until:
+            raise StorageUnavailable("storage was unavailable moments ago; not tried again yet")
+
     async def _commit(self, pessoas: list[Pessoa]) -> list[bool]:
-        stored_ids = await self._writer.add_many(pessoas)
+        self._refuse_while_paused()
+        try:
+            stored_ids = await self._writer.add_many(pessoas)
+        except StorageUnavailable:
+            self._refuse_until = self._clock() + self._pause_after_outage
+            raise
         stored = [pessoa for pessoa in pessoas if pessoa.id in stored_ids]
         if stored:
             task = asyncio.get_running_loop().create_task(self._tell_others(stored))

@@ -29,7 +29,7 @@ MESSAGE_AGE = Histogram(
 )
 LAST_AGE = Gauge(
     "pessoas_worker_last_message_age_seconds",
-    "Age at storage of the oldest message in the last second's stored messages: the worker's lag",
+    "Age at indexing of the oldest message among the last second's indexed messages: the worker's lag",
 )
 
 _STORED = MESSAGES.labels("indexed")
