@@ -68,7 +68,7 @@ _DDL = (
     DO $$ BEGIN
         IF to_regclass('pessoas_search') IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM pg_attribute
-            WHERE attrelid = 'pessoas_search'::regclass AND attname = 'nascimento' AND NOT attisdropped
+            WHERE attrelid = to_regclass('pessoas_search') AND attname = 'nascimento' AND NOT attisdropped
         ) THEN
             DROP TABLE pessoas_search;
         END IF;
