@@ -137,6 +137,13 @@ class Settings(BaseSettings):
         "meanwhile wait and share the next one",
     )
 
+    outage_pause_ms: float = Field(
+        default=1000.0,
+        ge=0,
+        description="after storage was found unavailable, how long creations are refused at once "
+        "(503) before the next transaction tries storage again",
+    )
+
     reconcile_interval: float = Field(
         default=1.0,
         gt=0,

@@ -135,7 +135,9 @@ async def test_any_search_term_or_id_gets_a_clear_answer(term, pessoa_id):
                 expected = [created.json()] if term.lower() in "o'neil%_\\" or term.lower() in "nome" else []
                 assert search.json() == expected
             by_id = await http.get("/pessoas/" + urllib.parse.quote(pessoa_id, safe=""))
-            assert by_id.status_code in {200, 404}
+            # The client resolves dot segments: "/pessoas/." is "/pessoas", a search without t.
+            allowed = {400} if pessoa_id == "." else {200, 404}
+            assert by_id.status_code in allowed, (repr(pessoa_id), by_id.text)
             assert (await http.get("/contagem-pessoas")).text == "1"
 
 

@@ -89,7 +89,10 @@ def _container(*, writer=None, reader=None, cache=None, queue=None) -> Container
 
     queue_group.at_start = providers.Callable(nothing_at_start)
     return Container(
-        settings=Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None),
+        # No pause after an outage: the tests retry at once once storage is back.
+        settings=Settings(
+            storage="memory", database_url=None, redis_url=None, amqp_url=None, outage_pause_ms=0
+        ),
         storage=storage,
         cache=cache_group,
         queue=queue_group,

@@ -41,7 +41,8 @@ class Embedded:
         self.writer = SqliteWriter(connect_writer or self.file.connect_writer, batch_max=1000)
         self.reads = SqliteReadPool(self.file.connect_reader, threads=2)
         self.store = SqlitePessoaStore(self.writer, self.reads)
-        self.create = CreatePessoa(self.store, NoCache(), IndexedOnCommit())
+        # No pause after an outage: the tests retry at once once the file takes writes again.
+        self.create = CreatePessoa(self.store, NoCache(), IndexedOnCommit(), pause_after_outage=0)
 
     async def __aenter__(self) -> Embedded:
         self.writer.start()

@@ -23,6 +23,7 @@ def _settings(tmp_path) -> Settings:
         storage="sqlite",
         sqlite_path=tmp_path / "pessoas.sqlite3",
         sqlite_busy_ms=200,
+        outage_pause_ms=0,  # the tests retry at once once the file takes writes again
         database_url=None,
         redis_url=None,
         amqp_url=None,

@@ -84,6 +84,7 @@ class Container(containers.DeclarativeContainer):
         batch_max=settings.provided.create_batch_max,
         commits_in_flight=settings.provided.commits_in_flight,
         window=providers.Callable(_seconds, settings.provided.create_window_ms),
+        pause_after_outage=providers.Callable(_seconds, settings.provided.outage_pause_ms),
     )
     create_pessoa = providers.Selector(
         metrics, on=providers.Singleton(CountedCreations, _create_pessoa), off=_create_pessoa
