@@ -125,3 +125,24 @@ def test_a_body_that_is_not_an_index_message_is_refused():
     )
     with pytest.raises(ValueError):
         decode_index_message(not_a_list.encode())
+
+
+def test_the_previous_versions_pessoas_read_back():
+    from pessoas.adapters.pessoa_json import pessoa_to_json
+    from pessoas.adapters.rabbitmq_message import pessoas_of
+    from tests.contracts.pessoas_factory import make_pessoa
+
+    pessoas = [make_pessoa(apelido="um"), make_pessoa(apelido="dois", stack=None)]
+    assert pessoas_of([pessoa_to_json(p) for p in pessoas]) == pessoas
+
+
+@pytest.mark.parametrize(
+    "argument",
+    ["not a list", [1], [{"id": "not-a-uuid"}], [{"apelido": "sem id"}]],
+    ids=["not a list", "not objects", "a bad id", "missing fields"],
+)
+def test_a_previous_version_message_that_is_not_pessoas_is_refused(argument):
+    from pessoas.adapters.rabbitmq_message import pessoas_of
+
+    with pytest.raises(ValueError):
+        pessoas_of(argument)

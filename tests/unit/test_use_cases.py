@@ -688,3 +688,39 @@ async def test_reconcile_index_indexes_what_no_announcement_brought(store, caplo
     assert await reconcile() == 0
     assert index.missing_passes == 2
     assert caplog.records == []  # nothing found: nothing to say
+
+
+# --- the previous version's queued pessoas ------------------------------------------------------
+
+
+async def test_pessoas_queued_by_the_previous_version_are_stored_and_searchable(store):
+    from pessoas.application.use_cases import StoreQueuedPessoas
+
+    pessoas = [make_pessoa(apelido=f"fila{i}") for i in range(3)]
+    stored = await StoreQueuedPessoas(store, store, store)(pessoas)
+    assert stored == 3
+    assert await store.count() == 3
+    assert {p.id for p in await store.search("fila", 50)} == {p.id for p in pessoas}
+
+
+async def test_a_redelivered_queued_pessoa_is_stored_once_and_not_reported(store, caplog):
+    from pessoas.application.use_cases import StoreQueuedPessoas
+
+    pessoa = make_pessoa(apelido="repetida")
+    store_queued = StoreQueuedPessoas(store, store, store)
+    assert await store_queued([pessoa]) == 1
+    with caplog.at_level(logging.ERROR):
+        assert await store_queued([pessoa]) == 0
+    assert await store.count() == 1
+    assert caplog.records == []
+
+
+async def test_a_queued_pessoa_whose_apelido_was_taken_meanwhile_is_reported_by_name(store, caplog):
+    from pessoas.application.use_cases import StoreQueuedPessoas
+
+    taken = make_pessoa(apelido="tomada")
+    await store.add_many([taken])
+    promised = make_pessoa(apelido="tomada")
+    with caplog.at_level(logging.ERROR):
+        assert await StoreQueuedPessoas(store, store, store)([promised]) == 0
+    assert str(promised.id) in caplog.text and "'tomada'" in caplog.text

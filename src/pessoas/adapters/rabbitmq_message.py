@@ -23,8 +23,14 @@ import dramatiq
 import orjson
 from dramatiq.common import dq_name, q_name, xq_name
 
+from pessoas.adapters.pessoa_json import pessoa_from_json
+from pessoas.domain.model import Pessoa
+
 #: The actor every message is addressed to; the worker declares it under this name.
 INDEX_ACTOR_NAME = "index_pessoas"
+#: The previous version's actor, whose messages carry whole pessoas already promised (201) and
+#: not yet stored: the worker still consumes them, so an upgrade loses none.
+QUEUED_PESSOAS_ACTOR_NAME = "store_pessoas"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,16 @@ def ids_of(argument: object) -> list[uuid.UUID]:
     if not isinstance(argument, list) or not all(isinstance(item, str) for item in argument):
         raise ValueError(f"an index message carries a list of ids, not {argument!r:.80}")
     return [uuid.UUID(item) for item in argument]
+
+
+def pessoas_of(argument: object) -> list[Pessoa]:
+    """The pessoas of a previous version's message; ValueError if it holds none."""
+    if not isinstance(argument, list) or not all(isinstance(item, dict) for item in argument):
+        raise ValueError(f"a queued-pessoas message carries a list of pessoas, not {argument!r:.80}")
+    try:
+        return [pessoa_from_json(item) for item in argument]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a pessoa: {exc}") from exc
 
 
 def decode_index_message(body: bytes) -> list[uuid.UUID]:

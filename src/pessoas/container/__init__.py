@@ -27,6 +27,7 @@ from pessoas.application.use_cases import (
     IndexPessoas,
     ReconcileIndex,
     SearchPessoas,
+    StoreQueuedPessoas,
 )
 from pessoas.container.memory import DirectQueue, MemoryCache, MemoryStorage
 from pessoas.settings import Settings
@@ -96,6 +97,9 @@ class Container(containers.DeclarativeContainer):
         IndexPessoas, index=observed_index, batch_max=settings.provided.worker_batch_max
     )
     reconcile_index = providers.Singleton(ReconcileIndex, index=observed_index)
+    store_queued_pessoas = providers.Singleton(
+        StoreQueuedPessoas, writer=observed_writer, reader=observed_reader, index=observed_index
+    )
 
     # What /ready answers. It probes the adapter itself: its own checks are not failures of the
     # service's calls.

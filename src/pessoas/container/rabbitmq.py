@@ -7,7 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from dependency_injector import containers, providers
 
 from pessoas.adapters.prometheus_metrics import observe_announcement
-from pessoas.adapters.rabbitmq_message import INDEX_ACTOR_NAME, QueueNames, ids_of
+from pessoas.adapters.rabbitmq_message import (
+    INDEX_ACTOR_NAME,
+    QUEUED_PESSOAS_ACTOR_NAME,
+    QueueNames,
+    ids_of,
+    pessoas_of,
+)
 from pessoas.adapters.rabbitmq_nodes import split_urls
 from pessoas.adapters.rabbitmq_queue import RabbitmqIndexQueue
 from pessoas.adapters.rabbitmq_topology import build_worker_broker, prepare_queues
@@ -69,3 +75,6 @@ class RabbitmqQueue(containers.DeclarativeContainer):
     actor_name = providers.Object(INDEX_ACTOR_NAME)
     # How the worker reads the ids back from the argument its actor receives.
     read_ids = providers.Object(ids_of)
+    # The previous version's messages (whole pessoas, promised and not yet stored).
+    queued_pessoas_actor_name = providers.Object(QUEUED_PESSOAS_ACTOR_NAME)
+    read_pessoas = providers.Object(pessoas_of)

@@ -8,6 +8,10 @@ dead-lettered, and indexing again is harmless, so a redelivered message changes 
 message that cannot be read (not a list of ids) is not retried: ``throws`` sends it straight to
 the dead-letter queue. The reconciler (:class:`pessoas.entrypoints.worker_middleware.Reconciler`)
 indexes whatever a lost or dead-lettered message held.
+
+The previous version queued whole pessoas, already promised, for its worker to store: a second
+actor, under that version's actor name, still stores them, so an upgrade with messages on the
+queue loses none.
 """
 
 from __future__ import annotations
@@ -37,6 +41,23 @@ def declare_index_actor(container: Container, broker: dramatiq.Broker) -> dramat
     return decorate(index_announced)
 
 
+def declare_queued_pessoas_actor(container: Container, broker: dramatiq.Broker) -> dramatiq.Actor[Any, Any]:
+    """Declares the previous version's actor, so that pessoas it queued (promised) get stored."""
+    store_queued = container.store_queued_pessoas()
+    read_pessoas = container.queue.read_pessoas()
+
+    async def store_queued_pessoas(pessoas: list[dict[str, Any]]) -> None:
+        await store_queued(read_pessoas(pessoas))
+
+    decorate = dramatiq.actor(
+        broker=broker,
+        actor_name=container.queue.queued_pessoas_actor_name(),
+        queue_name=container.queue.queue_names().canonical,
+        throws=(ValueError,),
+    )
+    return decorate(store_queued_pessoas)
+
+
 def worker_broker(container: Container) -> dramatiq.Broker:
     """The container's broker with the worker's middleware and the actor: what dramatiq runs."""
     broker: dramatiq.Broker = container.queue.broker()
@@ -46,4 +67,5 @@ def worker_broker(container: Container) -> dramatiq.Broker:
         Reconciler(container.reconcile_index(), interval=container.settings().reconcile_interval)
     )
     declare_index_actor(container, broker)
+    declare_queued_pessoas_actor(container, broker)
     return broker
