@@ -21,6 +21,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from pessoas.adapters.postgres_schema import ensure_schema
+from pessoas.adapters.postgres_search_index import PostgresSearchIndex
 from pessoas.adapters.postgres_store import PostgresPessoaStore
 from pessoas.adapters.redis_cache import RedisPessoaCache
 
@@ -58,12 +59,12 @@ def schema(database_url: str) -> str:
 
 @pytest.fixture
 async def pool(schema: str) -> AsyncIterator[AsyncConnectionPool]:
-    """A pool on a freshly emptied table. Built per test: a pool belongs to the event loop that opened it."""
+    """A pool on freshly emptied tables. Built per test: a pool belongs to the event loop that opened it."""
     pool = AsyncConnectionPool(schema, min_size=1, max_size=4, kwargs={"autocommit": True}, open=False)
     await pool.open(wait=True, timeout=10)
     try:
         async with pool.connection() as conn:
-            await conn.execute("TRUNCATE pessoas")
+            await conn.execute("TRUNCATE pessoas, pessoas_search")
         yield pool
     finally:
         await pool.close()
@@ -72,6 +73,25 @@ async def pool(schema: str) -> AsyncIterator[AsyncConnectionPool]:
 @pytest.fixture
 def store(pool: AsyncConnectionPool) -> PostgresPessoaStore:
     return PostgresPessoaStore(pool)
+
+
+@pytest.fixture
+def search_index(pool: AsyncConnectionPool) -> PostgresSearchIndex:
+    """A reconciler that has made no pass yet (its first index_missing looks at every row)."""
+    return PostgresSearchIndex(pool)
+
+
+async def wait_for(check, timeout: float, what: str, interval: float = 0.05):
+    """Polls the async ``check`` until it returns something truthy (returned), failing after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        outcome = await check()
+        if outcome:
+            return outcome
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s (last: {outcome!r})")
+        await asyncio.sleep(interval)
 
 
 @pytest.fixture
@@ -101,13 +121,17 @@ async def redis_prefix(redis_client: redis.Redis) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def fresh_cache(redis_client: redis.Redis, redis_prefix: str) -> RedisPessoaCache:
-    """A cache over an empty Redis namespace: what an API sees right after Redis restarted."""
+def cache(redis_client: redis.Redis, redis_prefix: str) -> RedisPessoaCache:
+    """A cache over an empty Redis namespace of its own."""
     return RedisPessoaCache(redis_client, redis_prefix)
 
 
-@pytest.fixture
-async def cache(fresh_cache: RedisPessoaCache) -> RedisPessoaCache:
-    """A cache whose reservations are complete (ready), as in normal service."""
-    await fresh_cache.mark_ready()
-    return fresh_cache
+async def forget_prefix(client: redis.Redis, prefix: str) -> int:
+    """Deletes every key under ``prefix``: what a restart of a Redis that keeps nothing leaves.
+
+    The shared Redis serves others too, so this is the test's FLUSHALL, scoped to its own keys.
+    """
+    keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    return len(keys)

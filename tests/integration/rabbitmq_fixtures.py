@@ -8,17 +8,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import aiormq
 import dramatiq
+import orjson
 import pytest
 
 from pessoas.adapters.memory_store import InMemoryPessoaStore
-from pessoas.adapters.rabbitmq_message import QueueNames
+from pessoas.adapters.rabbitmq_message import INDEX_ACTOR_NAME, QueueNames
 from pessoas.container import Container, build_container
 from pessoas.container.memory import MemoryStorage
+from pessoas.domain.errors import StorageUnavailable
 from pessoas.domain.model import Pessoa, new_pessoa
 from pessoas.entrypoints.worker_setup import worker_broker
 from pessoas.settings import Settings
@@ -99,32 +102,80 @@ async def queue_depth(channel: aiormq.abc.AbstractChannel, name: str) -> int:
     return int(ok.message_count or 0)
 
 
-async def wait_until_stored(
+async def wait_until_searchable(
     store: InMemoryPessoaStore, pessoas: Sequence[Pessoa], timeout: float = 10.0
 ) -> None:
+    """Waits until search finds each pessoa (its apelido is unique, so search by it finds it alone)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        missing = [p for p in pessoas if await store.get(p.id) is None]
+        missing = [p for p in pessoas if await store.search(p.apelido, 1) != [p]]
         if not missing:
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{len(missing)} of {len(pessoas)} pessoas were not stored in {timeout} s")
+            raise AssertionError(
+                f"{len(missing)} of {len(pessoas)} pessoas were not searchable in {timeout} s"
+            )
         await asyncio.sleep(0.02)
 
 
+async def wait_for_depth(
+    channel: aiormq.abc.AbstractChannel, name: str, depth: int, timeout: float = 5.0
+) -> None:
+    """Waits until the queue holds ``depth`` messages (publishes are not confirmed: they land soon)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (found := await queue_depth(channel, name)) != depth:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"queue {name} holds {found} messages, not {depth}, after {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+async def take(
+    channel: aiormq.abc.AbstractChannel, name: str, count: int, timeout: float = 5.0
+) -> list[aiormq.abc.DeliveredMessage]:
+    """Takes ``count`` messages from the queue as they arrive (acking them)."""
+    await wait_for_depth(channel, name, count, timeout)
+    return await drain(channel, name)
+
+
+async def publish_raw(channel: aiormq.abc.AbstractChannel, queue_name: str, body: bytes) -> None:
+    """Publishes a body as it is, to the queue the worker consumes (what a stray publisher might send)."""
+    await channel.basic_publish(body, routing_key=QueueNames.of(queue_name).canonical)
+
+
+def message_for_the_index_actor(queue_name: str, *args: object, actor: str = INDEX_ACTOR_NAME) -> bytes:
+    """A well-formed Dramatiq message for the worker's actor (or ``actor``), with whatever arguments."""
+    return orjson.dumps(
+        {
+            "queue_name": QueueNames.of(queue_name).canonical,
+            "actor_name": actor,
+            "args": list(args),
+            "kwargs": {},
+            "options": {},
+            "message_id": str(uuid.uuid4()),
+            "message_timestamp": int(time.time() * 1000),
+        }
+    )
+
+
 class FlakyStore(InMemoryPessoaStore):
-    """Fails its first ``failures`` writes, like a PostgreSQL that is briefly down."""
+    """Fails its first ``failures`` index calls, like a PostgreSQL that is briefly down.
+
+    Its reconciler finds nothing, so that only the messages (and their retries) index.
+    """
 
     def __init__(self, failures: int) -> None:
         super().__init__()
         self.failures = failures
         self.calls = 0
 
-    async def add_many(self, pessoas: Sequence[Pessoa]) -> int:
+    async def index(self, ids: Sequence[uuid.UUID]) -> int:
         self.calls += 1
         if self.calls <= self.failures:
-            raise ConnectionError("storage is down")
-        return await super().add_many(pessoas)
+            raise StorageUnavailable("storage is down")
+        return await super().index(ids)
+
+    async def index_missing(self) -> int:
+        return 0
 
 
 class RunningWorker:

@@ -3,7 +3,8 @@
 They are this test's own redis-server processes, on free ports, with their files under the test's
 temporary directory, and are killed at the end. The client is built by the composition root from
 settings, as the API builds it; the primary is then killed with SIGKILL, and the same client
-(no restart) must reach the promoted replica, with every acknowledged reservation still held.
+(no restart) must reach the promoted replica. The cache promises nothing across a failover (what
+the replica had not received is simply a miss), but what it had received is still served.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from pathlib import Path
 
 import pytest
 import redis as sync_redis
+import redis.asyncio as redis
 
+from pessoas.adapters.redis_cache import RedisPessoaCache
 from pessoas.container.redis import RedisCache, parse_sentinels
 from pessoas.domain.errors import StorageUnavailable
+from pessoas.domain.model import Pessoa
 from pessoas.settings import Settings
 from tests.contracts.pessoas_factory import make_pessoa
 
@@ -136,49 +140,49 @@ async def test_the_cache_follows_a_failover_without_a_restart(sentinel_set: Sent
     group = RedisCache(settings=settings)
     cache = group.cache()
     try:
-        await cache.mark_ready()
         before = [make_pessoa(apelido=f"antes-{n}") for n in range(20)]
-        for pessoa in before:
-            assert await cache.reserve(pessoa) is True
-        # Replicated before the fault (what redis_wait_replicas=1 does per reservation, tested below).
+        await cache.remember(before)
+        # Replicated before the fault, so that the promoted replica holds them.
         assert await group.client().wait(1, 5000) == 1
+        await _a_read_only_replica_refuses_writes_as_storage_unavailable(sentinel_set, before[0])
 
         sentinel_set.kill("primary")
 
-        # The same client, no restart: refusals (StorageUnavailable, a 503) until the Sentinel has
-        # promoted the replica, then reservations again, on the new primary.
+        # The same client, no restart: misses (StorageUnavailable) until the Sentinel has promoted
+        # the replica, then the cache serves again, from the new primary.
         after = make_pessoa(apelido="depois")
         deadline = time.monotonic() + 30
         while True:
             try:
-                if await cache.reserve(after):
-                    break
+                await cache.remember([after])
+                break
             except StorageUnavailable:
-                pass  # a refusal (503) during the failover is allowed; a wrong answer never
+                pass  # a miss during the failover is allowed; a wrong answer never
             assert time.monotonic() < deadline, "no failover within 30 s"
             await asyncio.sleep(0.2)
         promoted = sync_redis.Redis(port=sentinel_set.replica_port)
         assert promoted.info("replication")["role"] == "master"
-        # Every reservation acknowledged before the failover is still held, and still readable.
+        assert await cache.get(after.id) == after
         for pessoa in before:
-            assert await cache.reserve(make_pessoa(apelido=pessoa.apelido)) is False
+            assert await cache.holds_apelido(pessoa.apelido) is True
             assert await cache.get(pessoa.id) == pessoa
     finally:
         client = group.client()
         await client.aclose(close_connection_pool=True)
 
 
-async def test_a_sentinel_group_with_a_replica_confirms_each_reservation(sentinel_set: SentinelSet):
-    group = RedisCache(
-        settings=sentinel_settings(f"127.0.0.1:{sentinel_set.sentinel_port}", redis_wait_replicas=1)
-    )
-    cache = group.cache()
+async def _a_read_only_replica_refuses_writes_as_storage_unavailable(
+    sentinel_set: SentinelSet, replicated: Pessoa
+) -> None:
+    # A client left on a replica (a failover seen late) gets READONLY for a write: a failure
+    # of the cache like any other, not an error of the request. Its reads still answer.
+    client = redis.Redis(port=sentinel_set.replica_port)
     try:
-        await cache.mark_ready()
-        pessoa = make_pessoa(apelido="replicada")
-        assert await cache.reserve(pessoa) is True
-        replica = sync_redis.Redis(port=sentinel_set.replica_port)
-        # WAIT returned only once the replica had it: it is there now, not eventually.
-        assert any(b"replicada" in key for key in replica.keys("pessoas_sentinel_test:*"))
+        cache = RedisPessoaCache(client, "pessoas_sentinel_test:")
+        with pytest.raises(StorageUnavailable, match="refused"):
+            await cache.remember([make_pessoa()])
+        # A refusal is not a connection failure: Redis is asked again at once.
+        assert await cache.get(replicated.id) == replicated
+        assert await cache.holds_apelido(replicated.apelido) is True
     finally:
-        await group.client().aclose(close_connection_pool=True)
+        await client.aclose()

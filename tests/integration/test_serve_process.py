@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
 from tests.integration.conftest import REDIS_URL
+from tests.integration.processes import PESSOAS, free_port
 from tests.integration.rabbitmq_fixtures import AMQP_URL, queue_name
 
 pytestmark = pytest.mark.integration
 
 __all__ = ["queue_name"]
 
-PESSOAS = Path(sys.executable).with_name("pessoas")
-# The restore's fence (3 s deadline + 2 s) and four rounds of the management API's statistics,
-# each more than twice its 5 s interval apart, with room for a slow machine.
-RESTORE_SECONDS = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Ready once PostgreSQL answers: the start itself, with room for a slow machine.
+START_SECONDS = 30.0
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30.0) -> None:
@@ -46,8 +36,18 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30.0) -> Non
     pytest.fail(f"{url} did not answer 200 in {seconds}s")
 
 
+def _metrics_once_announced(metrics_port: int, seconds: float = 5.0) -> str:
+    """The exposition, once the creation's announcement (sent after its 201) is counted."""
+    deadline = time.monotonic() + seconds
+    while True:
+        exposition = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        if "pessoas_announcement_size_count 1.0" in exposition or time.monotonic() > deadline:
+            return exposition
+        time.sleep(0.05)
+
+
 def test_serve_logs_json_lines_and_serves_metrics_on_its_own_port(schema, redis_prefix, queue_name, pool):
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "PESSOAS_DATABASE_URL": schema,
@@ -59,9 +59,7 @@ def test_serve_logs_json_lines_and_serves_metrics_on_its_own_port(schema, redis_
         "PESSOAS_METRICS": "on",
         "PESSOAS_METRICS_PORT": str(metrics_port),
         "PESSOAS_ACCESS_LOG": "on",
-        # A fresh Redis prefix: the instance restores the reservations before it is ready, and the
-        # restore first waits out the publish deadline (docs/faults.md): kept short here.
-        "PESSOAS_PUBLISH_DEADLINE": "3",
+        "PESSOAS_PUBLISH_WINDOW_MS": "1",
     }
     process = subprocess.Popen(
         [str(PESSOAS), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -72,7 +70,7 @@ def test_serve_logs_json_lines_and_serves_metrics_on_its_own_port(schema, redis_
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(f"{base}/ready", process, seconds=RESTORE_SECONDS)
+        _wait_for(f"{base}/ready", process, seconds=START_SECONDS)
         created = httpx.post(
             f"{base}/pessoas",
             json={"apelido": "logada", "nome": "Log", "nascimento": "2000-01-01"},
@@ -81,10 +79,11 @@ def test_serve_logs_json_lines_and_serves_metrics_on_its_own_port(schema, redis_
         assert created.status_code == 201
         assert created.headers["x-request-id"] == "from-the-test"
         assert httpx.get(f"{base}/metrics").status_code == 404  # never through the public port
-        exposition = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        exposition = _metrics_once_announced(metrics_port)
         assert 'http_requests_total{method="POST",route="/pessoas",status="201"} 1.0' in exposition
-        assert 'pessoas_creations_total{outcome="promised",reason=""} 1.0' in exposition
-        assert "pessoas_publish_batch_size_count 1.0" in exposition
+        assert 'pessoas_creations_total{outcome="committed",reason=""} 1.0' in exposition
+        assert "pessoas_commit_batch_size_count 1.0" in exposition
+        assert "pessoas_announcement_size_count 1.0" in exposition
         assert "pessoas_ready 1.0" in exposition
     finally:
         process.send_signal(signal.SIGTERM)

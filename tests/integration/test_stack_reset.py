@@ -6,6 +6,7 @@ prefix, a queue name, a database), next to data that is not the stack's and must
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -19,7 +20,10 @@ import pytest
 import redis
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
 
+from pessoas.adapters.postgres_schema import ensure_schema
+from pessoas.adapters.postgres_search_index import PostgresSearchIndex
 from pessoas.adapters.rabbitmq_topology import declare_queues, queue_declarations
 from tests.integration.conftest import ADMIN_URL, REDIS_URL
 from tests.integration.rabbitmq_fixtures import AMQP_URL
@@ -126,3 +130,39 @@ def test_postgres_reset_empties_only_the_pessoas_table() -> None:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_postgres_reset_empties_the_search_index_with_the_record() -> None:
+    # The record and its search index go together. `make bench` resets the stack before each run:
+    # search rows left behind would pile up in the trigram index from run to run.
+    name = f"pessoas_reset_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_conninfo(ADMIN_URL, dbname=name)
+    try:
+        asyncio.run(ensure_schema(url))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO pessoas (id, apelido, nome, nascimento) "
+                "VALUES (gen_random_uuid(), 'resetada', 'Nome', '2000-01-01')"
+            )
+        asyncio.run(_index_everything(url))
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM pessoas_search").fetchone() == (1,)
+        reset("postgres", database_url=url)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM pessoas").fetchone() == (0,)
+            assert conn.execute("SELECT count(*) FROM pessoas_search").fetchone() == (0,)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+async def _index_everything(url: str) -> None:
+    """What a worker's first reconciler pass does: every stored pessoa gets its search row."""
+    pool = AsyncConnectionPool(url, min_size=1, max_size=1, kwargs={"autocommit": True}, open=False)
+    await pool.open(wait=True, timeout=10)
+    try:
+        await PostgresSearchIndex(pool).index_missing()
+    finally:
+        await pool.close()
