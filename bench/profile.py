@@ -6,10 +6,11 @@
 ``top`` prints the frames holding the most samples, first by their own samples (the frame at the
 top of the stack), then inclusively (anywhere in the stack, counted once per sample). py-spy's
 samples include some threads that wait rather than run, so these are shares of samples, not of
-CPU. ``messages`` adds up what the API instances' own metrics (``/metrics``) say they published:
-the count and the sum of ``pessoas_publish_batch_size``, one observation per confirmed message.
-The stack starts its APIs afresh, so after a run that is the run's messages and their pessoas
-(an API restarted mid-run would have lost its share).
+CPU. ``messages`` adds up what the API instances' own metrics (``/metrics``) say: the count and
+the sum of ``pessoas_commit_batch_size`` (one observation per transaction of creations) and of
+``pessoas_announcement_size`` (one per message announced to the worker). The stack starts its
+APIs afresh, so after a run those are the run's (an API restarted mid-run would have lost its
+share).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-# The APIs' histogram of pessoas per confirmed message (pessoas.adapters.prometheus_metrics).
-BATCH_SIZE = "pessoas_publish_batch_size"
+# The APIs' histograms (pessoas.adapters.prometheus_metrics): pessoas per transaction of
+# creations, ids per announcement message.
+TRANSACTIONS = "pessoas_commit_batch_size"
+ANNOUNCEMENTS = "pessoas_announcement_size"
 
 
 def _frame_name(frame: str) -> str:
@@ -61,19 +64,23 @@ def top(path: Path, limit: int) -> str:
     return "\n".join(lines)
 
 
-def published(metrics_texts: Iterable[str]) -> tuple[int, int]:
-    """(messages, pessoas) the APIs confirmed, from the text of each one's ``/metrics``."""
-    messages = pessoas = 0.0
+def published(metrics_texts: Iterable[str], histogram: str = ANNOUNCEMENTS) -> tuple[int, int]:
+    """(observations, their sum) of one histogram over the APIs, from the text of each one's ``/metrics``.
+
+    For ``pessoas_announcement_size``: (messages, ids in them); for ``pessoas_commit_batch_size``:
+    (transactions, pessoas in them).
+    """
+    count = total = 0.0
     for text in metrics_texts:
         for family in text_string_to_metric_families(text):
-            if family.name != BATCH_SIZE:
+            if family.name != histogram:
                 continue
             for sample in family.samples:
-                if sample.name == f"{BATCH_SIZE}_count":
-                    messages += sample.value
-                elif sample.name == f"{BATCH_SIZE}_sum":
-                    pessoas += sample.value
-    return int(messages), int(pessoas)
+                if sample.name == f"{histogram}_count":
+                    count += sample.value
+                elif sample.name == f"{histogram}_sum":
+                    total += sample.value
+    return int(count), int(total)
 
 
 def _fetch(url: str) -> str:
@@ -94,8 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "top":
         print(top(args.samples, args.limit))
     else:
-        messages, pessoas = published(_fetch(url) for url in args.urls)
-        print(f"messages published {messages}, pessoas in them {pessoas}")
+        texts = [_fetch(url) for url in args.urls]
+        transactions, created = published(texts, TRANSACTIONS)
+        messages, ids = published(texts, ANNOUNCEMENTS)
+        print(f"transactions of creations {transactions}, pessoas in them {created}")
+        print(f"announcement messages {messages}, ids in them {ids}")
 
 
 if __name__ == "__main__":

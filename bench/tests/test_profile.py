@@ -20,17 +20,21 @@ def test_own_and_inclusive_samples_per_frame():
     assert inclusive["walk (b.py:3)"] == 5 and own["walk (b.py:3)"] == 5
 
 
-API1 = """# TYPE pessoas_publish_batch_size histogram
-pessoas_publish_batch_size_bucket{le="1.0"} 3.0
-pessoas_publish_batch_size_bucket{le="+Inf"} 5.0
-pessoas_publish_batch_size_count 5.0
-pessoas_publish_batch_size_sum 12.0
+API1 = """# TYPE pessoas_announcement_size histogram
+pessoas_announcement_size_bucket{le="1.0"} 3.0
+pessoas_announcement_size_bucket{le="+Inf"} 5.0
+pessoas_announcement_size_count 5.0
+pessoas_announcement_size_sum 12.0
 # TYPE pessoas_creations counter
-pessoas_creations_total{outcome="promised",reason=""} 99.0
+pessoas_creations_total{outcome="committed",reason=""} 99.0
+# TYPE pessoas_commit_batch_size histogram
+pessoas_commit_batch_size_count 9.0
+pessoas_commit_batch_size_sum 30.0
 """
 API2 = API1.replace("_count 5.0", "_count 2.0").replace("_sum 12.0", "_sum 7.0")
 
 
 def test_messages_and_their_pessoas_add_up_over_the_instances():
     assert published([API1, API2]) == (7, 19)
+    assert published([API1, API2], "pessoas_commit_batch_size") == (18, 60)
     assert published([]) == (0, 0)
