@@ -125,13 +125,13 @@ class Settings(BaseSettings):
         default=256, ge=1, description="most creations committed together in one transaction"
     )
     create_window_ms: float = Field(
-        default=0.0,
+        default=10.0,
         ge=0,
-        description="how long a creation waits for others to share its transaction when no "
-        "transaction is under way (0: it goes at once; those arriving while one runs share the next)",
+        description="how long a creation waits for others to share its transaction (0: it goes at "
+        "once); those arriving while a transaction runs share the next one",
     )
     commits_in_flight: int = Field(
-        default=2,
+        default=1,
         ge=1,
         description="transactions of creations one process runs at once; creations arriving "
         "meanwhile wait and share the next one",
