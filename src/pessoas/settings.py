@@ -125,7 +125,7 @@ class Settings(BaseSettings):
         default=256, ge=1, description="most creations committed together in one transaction"
     )
     create_window_ms: float = Field(
-        default=10.0,
+        default=25.0,
         ge=0,
         description="how long a creation waits for others to share its transaction (0: it goes at "
         "once); those arriving while a transaction runs share the next one",
