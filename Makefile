@@ -118,19 +118,24 @@ bench-embedded: $(VENV)/.set-bench $(VENV)/.set-stack
 faults: $(VENV)/.set-dev
 	$(BIN)/pytest -m faults tests/faults
 
-## cluster: three RabbitMQ nodes, Redis primary + replica + Sentinels, PostgreSQL primary + standby,
-## three APIs and two workers behind nginx on :9999, all under run/cluster/ (deploy/cluster/cluster.sh)
+## cluster: three RabbitMQ nodes, Redis primary + replica + Sentinels, PostgreSQL under Patroni (a primary
+## and a synchronous standby, etcd), three APIs and two workers behind nginx on :9999, all under run/cluster/
+## (deploy/cluster/cluster.sh; etcd, Patroni, the APIs and workers under supervisord). The machine is
+## shared: flock -x /tmp/pessoas-machine.lock make cluster, and make cluster-down when done.
 cluster: $(VENV)/.set-stack
 	deploy/cluster/cluster.sh up
 
+## cluster-down: stop exactly what make cluster started (and any partition rule left), delete run/cluster/
 cluster-down:
 	deploy/cluster/cluster.sh down
 
 cluster-status:
 	deploy/cluster/cluster.sh status
 
-## cluster-faults: kill -9 a RabbitMQ node, the Redis primary, an API and a worker; stop the PG
-## standby; each under load, with the exact audit of make faults (brings the cluster up and down)
+## cluster-faults: under load, with the exact audit of make faults: kill -9 of a RabbitMQ node, the queue
+## purged, kill -9 of the Redis primary (also after FLUSHALL), the PostgreSQL standby stopped, kill -9 of the
+## PostgreSQL primary and its node partitioned (failovers), an API and a worker killed, an API frozen.
+## Brings the cluster up and down; takes the machine lock itself when no parent holds it.
 cluster-faults: $(VENV)/.set-dev $(VENV)/.set-stack
 	$(BIN)/pytest -m faults tests/cluster_faults
 

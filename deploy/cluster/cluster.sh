@@ -2,24 +2,42 @@
 # pessoas on clustered engines, on this one machine: every node its own process, ports and data
 # directory under run/cluster/, next to (never touching) the machine's own services.
 #
-#   deploy/cluster/cluster.sh up      start everything; returns once :9999/health answers
+#   deploy/cluster/cluster.sh up      start everything; returns once every API is ready behind :9999
 #   deploy/cluster/cluster.sh down    stop everything `up` started and delete run/cluster/
 #   deploy/cluster/cluster.sh status  what runs
 #   deploy/cluster/cluster.sh check   replication of each engine, then an end-to-end smoke test
 #   deploy/cluster/cluster.sh env     the PESSOAS_* settings the APIs and workers run with
 #
-# The topology (ports on 127.0.0.1):
-#   RabbitMQ    three nodes clustered (rabbit-c1..3@localhost), AMQP 5681..5683, distribution
-#               25681..25683, no management plugin; the pessoas queue is a quorum queue on all three
-#   Redis       a cache: a primary (6391) and a replica (6392), each with maxmemory 64mb and
-#               allkeys-lru and nothing on disk, and three Sentinels (26391..26393, quorum 2,
+# The topology:
+#   RabbitMQ    three nodes clustered (rabbit-c1..3@localhost), AMQP 127.0.0.1:5681..5683,
+#               distribution 25681..25683, no management plugin; the pessoas queue is a quorum
+#               queue on all three
+#   Redis       a cache: a primary (127.0.0.1:6391) and a replica (6392), each with maxmemory 64mb
+#               and allkeys-lru and nothing on disk, and three Sentinels (26391..26393, quorum 2,
 #               master name pessoas) that keep the cache available; a failover may lose cached
 #               keys, which costs reads a trip to PostgreSQL and nothing else
-#   PostgreSQL  15, a primary (5441) and a streaming hot standby (5442), run as the postgres
-#               user from data directories of their own (initdb, pg_basebackup)
-#   pessoas     three APIs (run/cluster/api{1,2,3}.sock) and two workers under deploy/cluster/supervise.py,
-#               nginx on :9999
-# Run it under `flock -x /tmp/pessoas-machine.lock` (make cluster does), and always `down` after.
+#   PostgreSQL  15 under Patroni 4.1 (from PyPI): node pgN on its own loopback address 127.0.0.1N (pg1 on
+#               127.0.0.11:5441, pg2 on 127.0.0.12:5442; Patroni's REST API on port 8008 of the same
+#               address), one primary and one synchronous standby (deploy/cluster/patroni.yml.in:
+#               synchronous_mode, not strict, and why). The DCS is etcd: three members, eN on
+#               127.0.0.1N:2379 (e3 is a witness with no PostgreSQL); each Patroni talks to the
+#               member on its own address only, so a node cut off by iptables (cluster.sh
+#               partition N) loses its clients, its standby and its DCS together
+#   pessoas     three APIs (run/cluster/api{1,2,3}.sock) and two workers, nginx on :9999. The APIs
+#               and workers reach PostgreSQL through a multi-host libpq URL with
+#               target_session_attrs=read-write (cluster.sh env): every new connection goes to the
+#               current primary, so they follow a failover without a restart
+#   supervisord runs etcd, Patroni (which runs PostgreSQL), the APIs and the workers
+#               (deploy/cluster/supervisord.conf.in, rendered into run/cluster/supervisord.conf;
+#               `.venv/bin/supervisorctl -c run/cluster/supervisord.conf status`); RabbitMQ and
+#               Redis are started by this script itself, since the fault scenarios kill and start
+#               their nodes
+#
+# Commands used by the fault scenarios (tests/cluster_faults): start-rabbit N, start-redis
+# primary|replica, stop-pg pgN / start-pg pgN (a node's Patroni and its PostgreSQL), pg-state (the
+# Patroni cluster as JSON), partition N / heal (iptables on loopback).
+# Run it under `flock -x /tmp/pessoas-machine.lock` (make cluster does not: wrap it), and always
+# `down` after.
 set -eEuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -31,9 +49,25 @@ RUN=$ROOT/run/cluster
 LOGS=$RUN/logs
 PESSOAS=$ROOT/.venv/bin/pessoas
 PYTHON=$ROOT/.venv/bin/python
+SUPERVISORD=$ROOT/.venv/bin/supervisord
+SUPERVISORCTL=$ROOT/.venv/bin/supervisorctl
+SUPERVISOR_CONF=$RUN/supervisord.conf
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 RABBIT_SBIN=${RABBIT_SBIN:-/usr/lib/rabbitmq/bin}
+# Patroni from PyPI, pinned with hashes (deploy/cluster/patroni-requirements.txt, which says why not
+# Debian's), in a virtual environment of its own that outlives `down`; etcd is Debian's.
+PATRONI_VENV=$ROOT/run/patroni-venv
+PATRONI=$PATRONI_VENV/bin/patroni
+PATRONI_REQUIREMENTS=$ROOT/deploy/cluster/patroni-requirements.txt
+# The system's interpreter: Patroni runs as the postgres user, who cannot reach root's pyenv.
+PATRONI_PYTHON=${PATRONI_PYTHON:-/usr/bin/python3}
+UV=$ROOT/.venv-tools/bin/uv
+ETCD=${ETCD:-/usr/bin/etcd}
 : "${PESSOAS_UP_TIMEOUT:=180}"
+: "${PESSOAS_STOP_TIMEOUT:=30}" # an API's or a worker's grace period after SIGTERM
+# Set in the environment of everything this script starts (supervisord and all it starts, the
+# RabbitMQ and Redis nodes): `down` finds what is left of this cluster by it, and nothing else.
+CLUSTER_MARK=PESSOAS_CLUSTER_RUN_DIR
 
 RABBIT_NODES=(1 2 3)
 RABBIT_PORT_BASE=5680
@@ -42,10 +76,22 @@ REDIS_PRIMARY=6391
 REDIS_MAXMEMORY=64mb # each Redis server's bound; at it, the least recently used keys are evicted
 REDIS_REPLICA=6392
 SENTINEL_PORTS=(26391 26392 26393)
-PG_PRIMARY=5441
-PG_STANDBY=5442
+# PostgreSQL node N (pgN) and etcd member N (eN) live on 127.0.0.1N; deploy/cluster/patroni_state.py
+# knows the same addresses.
+PG_NODES=(1 2)
+ETCD_NODES=(1 2 3)
+PG_PORT_BASE=5440
+PATRONI_PORT=8008
+ETCD_CLIENT_PORT=2379
+ETCD_PEER_PORT=2380
+PARTITION_MARK=pessoas-cluster-partition # the comment on every iptables rule `partition` adds
 APIS=(1 2 3)
 WORKERS=(1 2)
+API_METRICS_PORTS=(9141 9142 9143) # each API's Prometheus metrics (127.0.0.1; never through :9999)
+WORKER_METRICS_PORTS=(9150 9170)   # a worker's N processes serve on the port and the N-1 next ones
+
+node_addr() { echo "127.0.0.1$1"; }
+pg_port() { echo $((PG_PORT_BASE + $1)); }
 
 amqp_urls() {
   local n urls=()
@@ -54,9 +100,25 @@ amqp_urls() {
   echo "${urls[*]}"
 }
 
+# The PostgreSQL URL of the APIs and workers: every node, in a random order for each new connection
+# (so that a node that does not answer costs only half the connections its connect_timeout), with
+# TCP keepalives and a TCP user timeout so that a connection to a node cut off by a partition fails
+# within ~5 s instead of the kernel's 15 minutes: a creation whose commit was sent on it is then
+# answered 503 (its outcome unknown), never left hanging. No statement_timeout, on purpose: a
+# cancelled wait for the synchronous standby reports the commit as done although the standby may
+# not have it.
+pg_url() { # TARGET_SESSION_ATTRS
+  local n hosts=()
+  for n in "${PG_NODES[@]}"; do hosts+=("$(node_addr "$n"):$(pg_port "$n")"); done
+  local IFS=,
+  echo "postgresql://postgres@${hosts[*]}/pessoas?target_session_attrs=$1&connect_timeout=2&load_balance_hosts=random&keepalives=1&keepalives_idle=2&keepalives_interval=1&keepalives_count=3&tcp_user_timeout=5000"
+}
+
 app_env() {
-  echo "PESSOAS_DATABASE_URL=postgresql://postgres@127.0.0.1:$PG_PRIMARY/pessoas"
-  echo "PESSOAS_DATABASE_READ_URL=postgresql://postgres@127.0.0.1:$PG_STANDBY/pessoas"
+  # Writes, the count and the worker on the primary, whichever node it is.
+  echo "PESSOAS_DATABASE_URL=$(pg_url read-write)"
+  # Search and get-by-id on the standby while there is one, else on the primary.
+  echo "PESSOAS_DATABASE_READ_URL=$(pg_url prefer-standby)"
   echo "PESSOAS_REDIS_URL=redis://127.0.0.1:$REDIS_PRIMARY/0"
   echo "PESSOAS_REDIS_SENTINELS=$(printf '127.0.0.1:%s,' "${SENTINEL_PORTS[@]}" | sed 's/,$//')"
   echo "PESSOAS_REDIS_SENTINEL_MASTER=pessoas"
@@ -64,7 +126,7 @@ app_env() {
   echo "PESSOAS_QUEUE_TYPE=quorum"
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 pid_in() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
 
 # Long-lived children must not inherit the caller's descriptors (the machine lock among them).
@@ -75,13 +137,24 @@ close_inherited_fds() {
     if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
   done
 }
-spawn() { # LOG COMMAND...: in the background, own session, no inherited descriptors
+spawn() { # LOG COMMAND...: in the background, own session, no inherited descriptors, marked
   local log=$1
   shift
   (
     close_inherited_fds
+    export "$CLUSTER_MARK=$RUN"
     exec setsid "$@" </dev/null >>"$log" 2>&1
   ) &
+}
+
+marked_pids() { # every process carrying this cluster's mark
+  local environ pid
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/} pid=${pid%/environ}
+    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
+    grep -qzxF "$CLUSTER_MARK=$RUN" "$environ" 2>/dev/null && echo "$pid"
+  done
+  return 0
 }
 
 # --- RabbitMQ ----------------------------------------------------------------------------------
@@ -219,79 +292,224 @@ redis_down() {
   return 0
 }
 
-# --- PostgreSQL --------------------------------------------------------------------------------
+# --- supervisord: etcd, Patroni (and so PostgreSQL), the APIs and the workers --------------------
 
-as_postgres() { runuser -u postgres -- "$@"; }
-pg_ctl_of() { # NAME ARGS...
-  local name=$1
+fill() { # TEMPLATE NAME=VALUE...: the template with each @NAME@ replaced (% doubled for supervisord's ini)
+  local text key value pair
+  # bash 5.2 would put the matched @NAME@ in place of each & of a value (the URLs have some).
+  shopt -u patsub_replacement 2>/dev/null || true
+  text=$(<"$1")
   shift
-  as_postgres "$PG_BIN/pg_ctl" -D "$RUN/pg/$name" -l "$LOGS/pg-$name.log" "$@"
+  for pair in "$@"; do
+    key=${pair%%=*} value=${pair#*=}
+    text=${text//@$key@/${value//%/%%}}
+  done
+  printf '%s\n' "$text"
+}
+
+etcd_command() { # N
+  local n=$1 addr members=() m
+  addr=$(node_addr "$n")
+  for m in "${ETCD_NODES[@]}"; do members+=("e$m=http://$(node_addr "$m"):$ETCD_PEER_PORT"); done
+  # A 200 ms heartbeat and a 2 s election timeout (twice etcd's defaults): two cores shared with
+  # everything else must not make the members elect leaders over and over.
+  echo "$ETCD --name e$n --data-dir $RUN/etcd/e$n" \
+    "--listen-client-urls http://$addr:$ETCD_CLIENT_PORT --advertise-client-urls http://$addr:$ETCD_CLIENT_PORT" \
+    "--listen-peer-urls http://$addr:$ETCD_PEER_PORT --initial-advertise-peer-urls http://$addr:$ETCD_PEER_PORT" \
+    "--initial-cluster $(IFS=,; echo "${members[*]}") --initial-cluster-token pessoas-cluster" \
+    "--initial-cluster-state new --heartbeat-interval 200 --election-timeout 2000" \
+    "--logger zap --log-level info"
+}
+
+app_command() { # api1..3, worker1..2
+  local env_vars n=${1//[!0-9]/}
+  mapfile -t env_vars < <(app_env)
+  case $1 in
+    api*) echo "env ${env_vars[*]} $PESSOAS serve --uds $RUN/api$n.sock --metrics-port ${API_METRICS_PORTS[n - 1]}" ;;
+    worker*) echo "env ${env_vars[*]} $PESSOAS worker --metrics-port ${WORKER_METRICS_PORTS[n - 1]}" ;;
+  esac
+}
+
+render() { # the Patroni configurations and supervisord's, under run/cluster/
+  local n dcs=() pg=() apps=()
+  for n in "${ETCD_NODES[@]}"; do dcs+=("etcd$n"); done
+  for n in "${PG_NODES[@]}"; do
+    pg+=("pg$n")
+    fill "$ROOT/deploy/cluster/patroni.yml.in" NAME="pg$n" ADDRESS="$(node_addr "$n")" \
+      PG_PORT="$(pg_port "$n")" API_PORT="$PATRONI_PORT" ETCD_PORT="$ETCD_CLIENT_PORT" \
+      DATA_DIR="$RUN/pg/pg$n/data" SOCKET_DIR="$RUN/pg/pg$n" PG_BIN="$RUN/pg/bin" RUN="$RUN" \
+      >"$RUN/pg/pg$n.yml"
+  done
+  for n in "${APIS[@]}"; do apps+=("api$n"); done
+  for n in "${WORKERS[@]}"; do apps+=("worker$n"); done
+  {
+    fill "$ROOT/deploy/cluster/supervisord.conf.in" RUN="$RUN" LOGS="$LOGS" ROOT="$ROOT" PYTHON="$PYTHON" \
+      DCS_PROGRAMS="$(IFS=,; echo "${dcs[*]}")" PG_PROGRAMS="$(IFS=,; echo "${pg[*]}")" \
+      APP_PROGRAMS="$(IFS=,; echo "${apps[*]}")"
+    for n in "${ETCD_NODES[@]}"; do
+      fill "$ROOT/deploy/cluster/program.conf.in" NAME="etcd$n" COMMAND="$(etcd_command "$n")" USER=root \
+        AUTOSTART=true STOP_TIMEOUT=30 LOGS="$LOGS"
+    done
+    # Patroni stops its PostgreSQL (fast shutdown) before exiting: it gets time for that.
+    for n in "${PG_NODES[@]}"; do
+      fill "$ROOT/deploy/cluster/program.conf.in" NAME="pg$n" COMMAND="$PATRONI $RUN/pg/pg$n.yml" USER=postgres \
+        AUTOSTART=true STOP_TIMEOUT=90 LOGS="$LOGS"
+    done
+    for n in "${apps[@]}"; do
+      fill "$ROOT/deploy/cluster/program.conf.in" NAME="$n" COMMAND="$(app_command "$n")" USER=root \
+        AUTOSTART=false STOP_TIMEOUT="$PESSOAS_STOP_TIMEOUT" LOGS="$LOGS"
+    done
+  } >"$SUPERVISOR_CONF"
+}
+
+supervisorctl() { "$SUPERVISORCTL" -c "$SUPERVISOR_CONF" "$@"; }
+supervisor_answers() { supervisorctl pid >/dev/null 2>&1; }
+
+supervisor_up() {
+  spawn "$LOGS/supervisord.log" "$SUPERVISORD" -c "$SUPERVISOR_CONF"
+  echo $! >"$RUN/supervisord.pid" # supervisord writes the same pid there itself once it runs
+  wait_for "supervisord" 30 supervisor_answers
+}
+
+supervisor_down() {
+  local pid
+  pid=$(pid_in "$RUN/supervisord.pid")
+  pid_alive "$pid" || return 0
+  # The groups stop one after the other (the application, Patroni, etcd), each program within
+  # its stopwaitsecs: supervisord gets that long, and a little more.
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 $(((PESSOAS_STOP_TIMEOUT + 90 + 30 + 10) * 5))); do pid_alive "$pid" || break; sleep 0.2; done
+  if pid_alive "$pid"; then
+    log "supervisord still runs: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  return 0
+}
+
+# --- PostgreSQL under Patroni, with etcd -------------------------------------------------------
+
+ensure_packages() { # etcd from Debian, Patroni from its pinned requirements (`partition` installs iptables)
+  local missing=()
+  [ -x "$ETCD" ] || missing+=(etcd-server)
+  command -v etcdctl >/dev/null || missing+=(etcd-client)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+  if [ ! -x "$PATRONI" ] || [ "$PATRONI_REQUIREMENTS" -nt "$PATRONI_VENV/.installed" ]; then
+    log "Patroni: installing deploy/cluster/patroni-requirements.txt into run/patroni-venv/"
+    rm -rf "$PATRONI_VENV"
+    if [ -x "$UV" ]; then
+      UV_PYTHON_DOWNLOADS=never "$UV" venv --quiet --python "$PATRONI_PYTHON" "$PATRONI_VENV"
+      "$UV" pip install --quiet --python "$PATRONI_VENV/bin/python" --require-hashes -r "$PATRONI_REQUIREMENTS"
+    else
+      "$PATRONI_PYTHON" -m venv "$PATRONI_VENV"
+      "$PATRONI_VENV/bin/pip" install --quiet --require-hashes -r "$PATRONI_REQUIREMENTS"
+    fi
+    touch "$PATRONI_VENV/.installed"
+  fi
+  return 0
+}
+
+pg_prepare() {
+  local n f
+  mkdir -p "$RUN/pg" "$RUN/etcd" "$RUN/pg/bin"
+  for n in "${PG_NODES[@]}"; do mkdir -p "$RUN/pg/pg$n"; done
+  # Patroni's bin_dir: PostgreSQL's programs, but `postgres` first kills what a postmaster killed
+  # outright left in its data directory (deploy/cluster/postgres_start.sh says why).
+  for f in "$PG_BIN"/*; do ln -s "$f" "$RUN/pg/bin/"; done
+  rm "$RUN/pg/bin/postgres"
+  printf '#!/bin/sh\nexec %s %s "$@"\n' "$ROOT/deploy/cluster/postgres_start.sh" "$PG_BIN/postgres" >"$RUN/pg/bin/postgres"
+  chmod 755 "$RUN/pg/bin/postgres"
+  chown postgres: "$RUN/pg" # the nodes' directories, not bin/ (its links stay root's, as their targets)
+  for n in "${PG_NODES[@]}"; do chown -R postgres: "$RUN/pg/pg$n"; done
+  chmod 711 "$ROOT/run" "$RUN" # the postgres user must reach its directories under them
+}
+
+pg_state() { "$PYTHON" "$ROOT/deploy/cluster/patroni_state.py" "$@"; }
+# Inside `up`: a failure that the ERR trap sees (it takes the half-started cluster down), unlike die.
+fail() {
+  log "ERROR: $*"
+  return 1
+}
+
+etcd_healthy() {
+  local n endpoints=()
+  for n in "${ETCD_NODES[@]}"; do endpoints+=("http://$(node_addr "$n"):$ETCD_CLIENT_PORT"); done
+  ETCDCTL_API=3 etcdctl --dial-timeout 2s --command-timeout 3s \
+    --endpoints "$(IFS=,; echo "${endpoints[*]}")" endpoint health >/dev/null 2>&1
+}
+
+pg_create_database() {
+  local leader host port
+  leader=$(pg_state leader) || fail "no PostgreSQL primary"
+  read -r _ host port <<<"$leader"
+  if [ -z "$(psql -h "$host" -p "$port" -U postgres -d postgres -Atc \
+    "SELECT 1 FROM pg_database WHERE datname = 'pessoas'" </dev/null)" ]; then
+    psql -h "$host" -p "$port" -U postgres -d postgres -qc "CREATE DATABASE pessoas" </dev/null
+  fi
 }
 
 pg_up() {
-  mkdir -p "$RUN/pg"
-  chown postgres: "$RUN/pg"
-  chmod 711 "$ROOT/run" "$RUN" # the postgres user must reach its directories under them
-  touch "$LOGS/pg-primary.log" "$LOGS/pg-standby.log"
-  chown postgres: "$LOGS/pg-primary.log" "$LOGS/pg-standby.log"
-  as_postgres "$PG_BIN/initdb" -D "$RUN/pg/primary" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
-    >>"$LOGS/pg-primary.log"
-  cat >>"$RUN/pg/primary/postgresql.conf" <<EOF
-# deploy/cluster/cluster.sh: a primary streaming to one hot standby
-listen_addresses = '127.0.0.1'
-port = $PG_PRIMARY
-unix_socket_directories = '$RUN/pg'
-wal_level = replica
-max_wal_senders = 5
-wal_keep_size = 256MB
-hot_standby = on
-max_connections = 80
-shared_buffers = 128MB
-fsync = on
-synchronous_commit = on
-full_page_writes = on
-jit = off
-EOF
-  echo "host replication postgres 127.0.0.1/32 trust" >>"$RUN/pg/primary/pg_hba.conf"
-  pg_ctl_of primary -w -t 60 start >/dev/null
-  as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PRIMARY" -U postgres -qc "CREATE DATABASE pessoas"
-  as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY" -U postgres -D "$RUN/pg/standby" \
-    -R -X stream -c fast >>"$LOGS/pg-standby.log" 2>&1
-  echo "port = $PG_STANDBY" >>"$RUN/pg/standby/postgresql.conf"
-  pg_ctl_of standby -w -t 60 start >/dev/null
-  wait_for "the standby streaming from the primary" 60 pg_streaming
+  wait_for "etcd: three members, healthy" 90 etcd_healthy || fail "etcd did not form a cluster"
+  # The first Patroni to take the initialize key runs initdb; the other clones it
+  # (pg_basebackup) and becomes the synchronous standby once it streams.
+  wait_for "Patroni: a primary and its synchronous standby, streaming" "$PESSOAS_UP_TIMEOUT" pg_state whole ||
+    fail "no PostgreSQL primary with a synchronous standby after ${PESSOAS_UP_TIMEOUT}s ($(pg_state show 2>&1 | tr '\n' ' '))"
+  pg_create_database
 }
-pg_streaming() {
-  [ "$(as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PRIMARY" -U postgres -Atc \
-    "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 2>/dev/null)" = 1 ]
-}
-pg_down() {
-  local name
-  for name in standby primary; do
-    [ -f "$RUN/pg/$name/postmaster.pid" ] && pg_ctl_of "$name" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+
+pg_leftovers_down() { # postgres instances a killed Patroni left running
+  local n pid
+  for n in "${PG_NODES[@]}"; do
+    [ -f "$RUN/pg/pg$n/data/postmaster.pid" ] || continue
+    pid=$(head -1 "$RUN/pg/pg$n/data/postmaster.pid" | tr -dc '0-9')
+    if pid_alive "$pid"; then
+      log "pg$n: PostgreSQL left running without its Patroni: immediate stop"
+      runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$RUN/pg/pg$n/data" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
   done
   return 0
+}
+
+# partition N: every packet to or from node N's address dropped, on loopback (INPUT: each packet
+# crosses it once on its way in). What is cut is every connection made *to* the node (its clients,
+# its standby's replication, its Patroni's etcd member, its REST API): on loopback, a connection the
+# node makes to another address leaves from 127.0.0.1, which these rules do not match.
+partition() {
+  local addr
+  addr=$(node_addr "$1")
+  command -v iptables >/dev/null || apt_install iptables
+  iptables -w -I INPUT -i lo -s "$addr" -m comment --comment "$PARTITION_MARK" -j DROP
+  iptables -w -I INPUT -i lo -d "$addr" -m comment --comment "$PARTITION_MARK" -j DROP
+  log "partition: traffic to and from $addr dropped"
+}
+heal() { # removes every rule `partition` added, and only those
+  command -v iptables >/dev/null || return 0
+  local rule removed=0
+  while read -r rule; do
+    [ -n "$rule" ] || continue
+    # shellcheck disable=SC2086 # the rule as iptables -S prints it, one word per argument
+    iptables -w ${rule/#-A /-D } && removed=$((removed + 1))
+  done < <(iptables -w -S INPUT 2>/dev/null | grep -F -- "--comment $PARTITION_MARK" || true)
+  [ "$removed" = 0 ] || log "heal: $removed partition rules removed"
 }
 
 # --- the application and nginx -----------------------------------------------------------------
 
 apps_up() {
-  local -a env_vars programs=()
+  local -a env_vars
   mapfile -t env_vars < <(app_env)
-  env "${env_vars[@]}" "$PESSOAS" migrate >>"$LOGS/migrate.log" 2>&1
-  local n
-  for n in "${APIS[@]}"; do programs+=(--program "api$n=env ${env_vars[*]} $PESSOAS serve --uds $RUN/api$n.sock"); done
-  for n in "${WORKERS[@]}"; do programs+=(--program "worker$n=env ${env_vars[*]} $PESSOAS worker"); done
-  spawn "$LOGS/supervise.log" "$PYTHON" "$ROOT/deploy/cluster/supervise.py" --log-dir "$LOGS" \
-    --pid-dir "$RUN/pids" --grace 30 "${programs[@]}"
-  echo $! >"$RUN/supervise.pid"
+  env "${env_vars[@]}" "$PESSOAS" migrate >>"$LOGS/migrate.log" 2>&1 ||
+    { tail -n 20 "$LOGS/migrate.log" >&2; fail "pessoas migrate failed"; }
+  supervisorctl start 'pessoas:*' >/dev/null
 
   mkdir -p "$RUN/nginx"
   ln -sfn "$ROOT/deploy/nginx/nginx.conf" "$RUN/nginx/nginx.conf"
+  local n
   for n in "${APIS[@]}"; do echo "server unix:$RUN/api$n.sock max_fails=3 fail_timeout=2s;"; done \
     >"$RUN/nginx/upstream-servers.conf"
   (
     close_inherited_fds
+    export "$CLUSTER_MARK=$RUN"
     exec nginx -p "$RUN/nginx/" -c "$RUN/nginx/nginx.conf" -e "$LOGS/nginx-error.log" \
       -g "pid $RUN/nginx/nginx.pid; user root;"
   )
@@ -308,16 +526,13 @@ apps_ready() {
   local n
   for n in "${APIS[@]}"; do curl -sf -m 2 --unix-socket "$RUN/api$n.sock" http://localhost/ready >/dev/null || return 1; done
 }
-apps_down() {
+nginx_down() {
   local pid
   pid=$(pid_in "$RUN/nginx/nginx.pid")
-  pid_alive "$pid" && kill -QUIT "$pid" 2>/dev/null || true
-  pid=$(pid_in "$RUN/supervise.pid")
-  if pid_alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do pid_alive "$pid" || break; sleep 0.2; done
-    pid_alive "$pid" && kill -9 "$pid" 2>/dev/null || true
-  fi
+  pid_alive "$pid" || return 0
+  kill -QUIT "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.2; done
+  pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
   return 0
 }
 
@@ -325,15 +540,20 @@ apps_down() {
 
 up() {
   [ -x "$PESSOAS" ] || die "no $PESSOAS: run make unit first"
+  [ -x "$SUPERVISORD" ] || die "no $SUPERVISORD: make cluster installs the stack set"
   [ ! -e "$RUN" ] || die "$RUN exists: a cluster is up or was not taken down (cluster.sh down)"
   tcp_open 127.0.0.1 9999 && die "something already listens on :9999"
-  mkdir -p "$LOGS" "$RUN/pids"
+  ensure_packages
+  mkdir -p "$LOGS"
   trap 'log "cluster up failed; logs kept in run/cluster-failed-logs/; taking it down"; keep_logs; down; exit 1' ERR
   log "RabbitMQ: three nodes"
   rabbit_up
   log "Redis: primary, replica, three Sentinels"
   redis_up
-  log "PostgreSQL 15: primary and hot standby"
+  log "etcd (three members) and PostgreSQL 15 under Patroni (two nodes), under supervisord"
+  pg_prepare
+  render
+  supervisor_up
   pg_up
   log "pessoas: migrate, three APIs, two workers, nginx"
   apps_up
@@ -349,20 +569,30 @@ keep_logs() {
 }
 
 down() {
+  heal # a partition scenario that died halfway must not leave its rules behind
   [ -d "$RUN" ] || {
     log "no cluster under $RUN"
     return 0
   }
-  apps_down
-  pg_down
+  nginx_down
+  supervisor_down # the APIs and workers, then each Patroni with its PostgreSQL, then etcd
+  pg_leftovers_down
   redis_down
   rabbit_down
+  # Whatever is left of this cluster and only of it (a supervisord killed outright, say).
+  local pid
+  for pid in $(marked_pids); do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do [ -z "$(marked_pids)" ] && break; sleep 0.2; done
+  for pid in $(marked_pids); do
+    log "still running after down: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80): SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   rm -rf "$RUN"
   log "cluster down; $RUN removed"
 }
 
 status() {
-  local n
+  local n port
   for n in "${RABBIT_NODES[@]}"; do
     printf 'rabbit-c%s :%s %s\n' "$n" $((RABBIT_PORT_BASE + n)) "$(tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + n)) && echo up || echo down)"
   done
@@ -372,9 +602,13 @@ status() {
   for port in "${SENTINEL_PORTS[@]}"; do
     printf 'sentinel :%s primary %s\n' "$port" "$(redis-cli -p "$port" sentinel get-master-addr-by-name pessoas 2>/dev/null | tr '\n' ' ')"
   done
-  for port in "$PG_PRIMARY" "$PG_STANDBY"; do
-    printf 'postgres :%s in recovery: %s\n' "$port" "$(as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -Atc 'SELECT pg_is_in_recovery()' 2>/dev/null || echo down)"
-  done
+  if supervisor_answers; then
+    supervisorctl status 2>/dev/null | sed 's/^/supervisord: /' || true
+  else
+    echo "supervisord: not running"
+  fi
+  pg_state show 2>&1 | sed 's/^/patroni: /' || true
+  iptables -w -S INPUT 2>/dev/null | grep -F -- "$PARTITION_MARK" | sed 's/^/partition rule: /' || true
   printf ':9999 %s\n' "$(curl -sf -m 2 http://127.0.0.1:9999/health || echo down)"
 }
 
@@ -387,18 +621,22 @@ check() {
   log "RabbitMQ queue pessoas: type, members, online: $queue"
   [ "$queue" = "quorum 3 3" ] || die "the pessoas queue is not a quorum queue on three nodes"
   redis_replica_linked "$REDIS_REPLICA" || die "the Redis replica does not follow the primary"
-  pg_streaming || die "the PostgreSQL standby is not streaming"
-  log "Redis replica linked; PostgreSQL standby streaming"
+  pg_state whole || die "PostgreSQL: no primary with a synchronous standby streaming: $(pg_state show | tr '\n' ' ')"
+  log "Redis replica linked; PostgreSQL: $(pg_state show | tr '\n' ';')"
   "$PYTHON" "$ROOT/deploy/cluster/smoke.py" "${SMOKE_COUNT:-100}"
 }
 
 case "${1:-}" in
 up) up ;;
-# Used by the fault scenarios (tests/cluster_faults): start one node again after a fault.
+# Used by the fault scenarios (tests/cluster_faults): start one node again after a fault, stop and
+# start a PostgreSQL node (its Patroni stops its PostgreSQL), partition a node and heal.
 start-rabbit) rabbit_start "$2" && wait_for "RabbitMQ node c$2" 120 tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + $2)) ;;
 start-redis) redis_start "$2" && wait_for "Redis $2" 30 redis_answers "$([ "$2" = primary ] && echo "$REDIS_PRIMARY" || echo "$REDIS_REPLICA")" ;;
-stop-standby) pg_ctl_of standby -m fast -w -t 60 stop >/dev/null ;;
-start-standby) pg_ctl_of standby -w -t 60 start >/dev/null && wait_for "the standby streaming" 60 pg_streaming ;;
+stop-pg) supervisorctl stop "postgres:$2" ;;
+start-pg) supervisorctl start "postgres:$2" ;;
+pg-state) pg_state json ;;
+partition) partition "${2:?usage: $0 partition N (the node on 127.0.0.1N)}" ;;
+heal) heal ;;
 rabbit-up) mkdir -p "$LOGS" && rabbit_up ;; # one engine alone, for debugging
 rabbitctl) shift && rabbitctl "$@" ;;
 check) check ;;

@@ -9,15 +9,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import http.client
+import importlib.util
 import os
 import signal
 import subprocess
 import time
 import uuid
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import kombu
 import orjson
+import psycopg
 
 from tests.stack_supervisor import program_pid
 
@@ -25,9 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "run"
 LOGS = RUN / "logs"
 OUT = RUN / "faults"
-# Where the programs' pids are read: None for the local stack's supervisord (asked over its socket);
-# a directory of NAME.pid files for deploy/cluster/supervise.py (tests/cluster_faults sets it).
-PIDS: Path | None = None
 LOCK_PATH = Path("/tmp/pessoas-machine.lock")
 # The stack runs on a PostgreSQL cluster of its own (deploy/local/stack.sh), never the machine's.
 STACK_PG_PORT = int(os.environ.get("PESSOAS_STACK_PG_PORT", "5433"))
@@ -152,12 +153,8 @@ def machine_lock():  # type: ignore[no-untyped-def]
 
 
 def pid_of(name: str) -> int | None:
-    """The pid the supervisor runs ``name`` (api1, api2, worker) as, or None."""
-    if PIDS is not None:
-        try:
-            return int((PIDS / f"{name}.pid").read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
+    """The pid the supervisord of RUN runs ``name`` as (api1, api2, worker; worker1, ... in the
+    cluster), or None."""
     return program_pid(RUN, name)
 
 
@@ -395,3 +392,128 @@ def log_since(name: str, offset: int) -> str:
             return handle.read().decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
+
+
+# -- the cluster (deploy/cluster/cluster.sh; tests/cluster_faults) -------------------------------
+
+CLUSTER_SH = ROOT / "deploy" / "cluster" / "cluster.sh"
+CLUSTER_RUN = ROOT / "run" / "cluster"
+_CLUSTER_TARGETS = ("RUN", "LOGS", "OUT", "DATABASE_URL", "AMQP_URL")
+
+
+def cluster(*args: str, timeout: float = 600.0, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return sh(["bash", str(CLUSTER_SH), *args], timeout=timeout, check=check)
+
+
+@contextlib.contextmanager
+def pointed_at_cluster():  # type: ignore[no-untyped-def]
+    """Points this module at the running cluster for the block, then back at the local stack.
+
+    The programs' pids come from the cluster's supervisord (its socket in run/cluster/), the logs
+    from run/cluster/logs/, the figures go to run/cluster-faults/, the audit reads the current
+    PostgreSQL primary through the cluster's own multi-host URL, and a purge goes to any live
+    RabbitMQ node (kombu's failover list: URLs separated by semicolons).
+    """
+    saved = {name: globals()[name] for name in _CLUSTER_TARGETS}
+    printed = subprocess.run(
+        ["bash", str(CLUSTER_SH), "env"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    env = dict(line.split("=", 1) for line in printed.splitlines() if "=" in line)
+    globals().update(
+        RUN=CLUSTER_RUN,
+        LOGS=CLUSTER_RUN / "logs",
+        OUT=ROOT / "run" / "cluster-faults",
+        DATABASE_URL=env["PESSOAS_DATABASE_URL"],
+        AMQP_URL=";".join(env["PESSOAS_AMQP_URL"].split(",")),
+    )
+    try:
+        yield
+    finally:
+        globals().update(saved)
+
+
+def _patroni_state() -> ModuleType:
+    path = ROOT / "deploy" / "cluster" / "patroni_state.py"
+    spec = importlib.util.spec_from_file_location("cluster_patroni_state", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+patroni = _patroni_state()
+
+
+def pg_primary() -> dict[str, Any] | None:
+    """The Patroni member that is the primary (name, host, port, ...), or None."""
+    member: dict[str, Any] | None = patroni.leader(patroni.cluster())
+    return member
+
+
+def pg_writable(host: str, port: int) -> bool:
+    """That node accepts a write (a read-write session: it is a primary, out of recovery)."""
+    try:
+        with psycopg.connect(
+            host=host,
+            port=port,
+            user="postgres",
+            dbname="pessoas",
+            connect_timeout=2,
+            target_session_attrs="read-write",
+            autocommit=True,
+        ) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def wait_pg_whole(timeout: float = 180.0) -> float:
+    """Waits until a primary runs with its synchronous standby streaming (patroni_state.whole)."""
+    return wait_until("PostgreSQL primary with its synchronous standby", patroni.whole, timeout)
+
+
+def wait_new_pg_primary(old: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Waits until a node other than ``old`` is the primary and accepts writes; returns it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        member = pg_primary()
+        if member is not None and member["name"] != old and pg_writable(member["host"], int(member["port"])):
+            log(f"{member['name']} is the primary and accepts writes")
+            return member
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"no primary other than {old} within {timeout:.0f} s: {patroni.show(patroni.cluster())}"
+    )
+
+
+def postmaster_pid(node: str) -> int:
+    """The pid of node's postmaster (first line of its postmaster.pid)."""
+    pidfile = CLUSTER_RUN / "pg" / node / "data" / "postmaster.pid"
+    return int(pidfile.read_text().splitlines()[0])
+
+
+def pg_processes(node: str) -> list[dict[str, Any]]:
+    """Every process working in node's data directory (a postmaster and its children, or what a
+    dead postmaster left behind): pid, ppid, state, kernel wait channel, command line."""
+    data = str(CLUSTER_RUN / "pg" / node / "data")
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "cwd") != data:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            found.append(
+                {
+                    "pid": int(entry.name),
+                    "ppid": int(fields[1]),
+                    "state": fields[0],
+                    "wchan": (entry / "wchan").read_text().strip(),
+                    "cmdline": (entry / "cmdline").read_text().replace("\0", " ").strip(),
+                }
+            )
+        except OSError:
+            continue
+    return found

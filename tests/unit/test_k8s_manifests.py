@@ -102,6 +102,11 @@ OPERATOR_API: dict[tuple[str, str], dict[str, type | str]] = {
         "spec.storage.storageClass": str,
         "spec.resources": "*",
         "spec.postgresql.parameters": "*",
+        # PostgresConfiguration.synchronous (SynchronousReplicaConfiguration): CloudNativePG 1.24,
+        # dataDurability 1.25.
+        "spec.postgresql.synchronous.method": str,
+        "spec.postgresql.synchronous.number": int,
+        "spec.postgresql.synchronous.dataDurability": str,
     },
     ("redis.redis.opstreelabs.in/v1beta2", "RedisReplication"): {
         "spec.clusterSize": int,
@@ -212,6 +217,21 @@ def test_backing_services_are_replicated(rendered: list[Object]) -> None:
     assert int(sentinel["redisSentinelConfig"]["quorum"]) == 2, "a majority of three"
     # A quorum queue, or the three nodes replicate nothing.
     assert config(rendered)["PESSOAS_QUEUE_TYPE"] == "quorum"
+
+
+def test_a_postgres_failover_loses_no_commit(rendered: list[Object]) -> None:
+    # A 201 means the primary committed the pessoa: the standby the operator promotes must hold
+    # every acknowledged commit, so every commit waits for one standby (quorum of one among the
+    # standbys), and keeps waiting while none is there (required) rather than going on alone.
+    spec = one(rendered, "Cluster", "pessoas-db")["spec"]
+    synchronous = spec["postgresql"]["synchronous"]
+    assert synchronous == {"method": "any", "number": 1, "dataDurability": "required"}
+    assert 1 <= synchronous["number"] <= spec["instances"] - 1, "more synchronous standbys than standbys"
+    # The deprecated minSyncReplicas/maxSyncReplicas cannot be combined with the stanza, and they
+    # turn synchronous replication off when no standby is ready.
+    assert "minSyncReplicas" not in spec and "maxSyncReplicas" not in spec
+    # A commit is acknowledged only once flushed (on the primary, and by the standby).
+    assert spec["postgresql"]["parameters"].get("synchronous_commit", "on") in {"on", "remote_apply"}
 
 
 # Settings the service no longer has (a 201 rests on PostgreSQL's commit alone): nothing may set them.
