@@ -16,7 +16,7 @@
 #               and allkeys-lru and nothing on disk, and three Sentinels (26391..26393, quorum 2,
 #               master name pessoas) that keep the cache available; a failover may lose cached
 #               keys, which costs reads a trip to PostgreSQL and nothing else
-#   PostgreSQL  15 under Patroni 4.1 (from PyPI): node pgN on its own loopback address 127.0.0.1N (pg1 on
+#   PostgreSQL  15 under Patroni 3.0 (Debian's): node pgN on its own loopback address 127.0.0.1N (pg1 on
 #               127.0.0.11:5441, pg2 on 127.0.0.12:5442; Patroni's REST API on port 8008 of the same
 #               address), one primary and one synchronous standby (deploy/cluster/patroni.yml.in:
 #               synchronous_mode, not strict, and why). The DCS is etcd: three members, eN on
@@ -54,14 +54,14 @@ SUPERVISORCTL=$ROOT/.venv/bin/supervisorctl
 SUPERVISOR_CONF=$RUN/supervisord.conf
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 RABBIT_SBIN=${RABBIT_SBIN:-/usr/lib/rabbitmq/bin}
-# Patroni from PyPI, pinned with hashes (deploy/cluster/patroni-requirements.txt, which says why not
-# Debian's), in a virtual environment of its own that outlives `down`; etcd is Debian's.
-PATRONI_VENV=$ROOT/run/patroni-venv
-PATRONI=$PATRONI_VENV/bin/patroni
-PATRONI_REQUIREMENTS=$ROOT/deploy/cluster/patroni-requirements.txt
-# The system's interpreter: Patroni runs as the postgres user, who cannot reach root's pyenv.
-PATRONI_PYTHON=${PATRONI_PYTHON:-/usr/bin/python3}
-UV=$ROOT/.venv-tools/bin/uv
+# Debian's Patroni 3.0.2 and etcd 3.4. Patroni talks to etcd over its v2 protocol: 3.0.2's v3 client
+# (etcd3) rewrites the leader key without checking who holds it (fixed in Patroni 3.0.3), and in a
+# fault run the old primary's Patroni, back from a partition with a stale view, took the key back
+# from the promoted standby and was promoted again. The v2 client updates the key only if it
+# still holds it (compare-and-swap on its value). Newer Patroni releases (3.2 and later) would not
+# do: they raise ttl to 20 s at least, which with the APIs' connection back-off overruns the 30 s a
+# failover may refuse creations for (docs/scaling.md).
+PATRONI=${PATRONI:-/usr/bin/patroni}
 ETCD=${ETCD:-/usr/bin/etcd}
 : "${PESSOAS_UP_TIMEOUT:=180}"
 : "${PESSOAS_STOP_TIMEOUT:=30}" # an API's or a worker's grace period after SIGTERM
@@ -312,13 +312,14 @@ etcd_command() { # N
   addr=$(node_addr "$n")
   for m in "${ETCD_NODES[@]}"; do members+=("e$m=http://$(node_addr "$m"):$ETCD_PEER_PORT"); done
   # A 200 ms heartbeat and a 2 s election timeout (twice etcd's defaults): two cores shared with
-  # everything else must not make the members elect leaders over and over.
+  # everything else must not make the members elect leaders over and over. The v2 protocol is
+  # Patroni's (see PATRONI above).
   echo "$ETCD --name e$n --data-dir $RUN/etcd/e$n" \
     "--listen-client-urls http://$addr:$ETCD_CLIENT_PORT --advertise-client-urls http://$addr:$ETCD_CLIENT_PORT" \
     "--listen-peer-urls http://$addr:$ETCD_PEER_PORT --initial-advertise-peer-urls http://$addr:$ETCD_PEER_PORT" \
     "--initial-cluster $(IFS=,; echo "${members[*]}") --initial-cluster-token pessoas-cluster" \
     "--initial-cluster-state new --heartbeat-interval 200 --election-timeout 2000" \
-    "--logger zap --log-level info"
+    "--enable-v2=true --logger zap --log-level warn"
 }
 
 app_command() { # api1..3, worker1..2
@@ -388,23 +389,12 @@ supervisor_down() {
 
 # --- PostgreSQL under Patroni, with etcd -------------------------------------------------------
 
-ensure_packages() { # etcd from Debian, Patroni from its pinned requirements (`partition` installs iptables)
+ensure_packages() { # Patroni and etcd, Debian's (`partition` installs iptables when it is missing)
   local missing=()
+  [ -x "$PATRONI" ] || missing+=(patroni)
   [ -x "$ETCD" ] || missing+=(etcd-server)
   command -v etcdctl >/dev/null || missing+=(etcd-client)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
-  if [ ! -x "$PATRONI" ] || [ "$PATRONI_REQUIREMENTS" -nt "$PATRONI_VENV/.installed" ]; then
-    log "Patroni: installing deploy/cluster/patroni-requirements.txt into run/patroni-venv/"
-    rm -rf "$PATRONI_VENV"
-    if [ -x "$UV" ]; then
-      UV_PYTHON_DOWNLOADS=never "$UV" venv --quiet --python "$PATRONI_PYTHON" "$PATRONI_VENV"
-      "$UV" pip install --quiet --python "$PATRONI_VENV/bin/python" --require-hashes -r "$PATRONI_REQUIREMENTS"
-    else
-      "$PATRONI_PYTHON" -m venv "$PATRONI_VENV"
-      "$PATRONI_VENV/bin/pip" install --quiet --require-hashes -r "$PATRONI_REQUIREMENTS"
-    fi
-    touch "$PATRONI_VENV/.installed"
-  fi
   return 0
 }
 
