@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 from dependency_injector import containers, providers
 
+from pessoas.adapters.memory_setup import nothing_to_prepare
 from pessoas.adapters.prometheus_metrics import observe_announcement
 from pessoas.adapters.rabbitmq_message import (
     INDEX_ACTOR_NAME,
@@ -32,11 +33,6 @@ def publish_observer(settings: Settings) -> Callable[[int], None] | None:
     return observe_announcement if settings.metrics else None
 
 
-async def _nothing_at_start() -> None:
-    # The worker's reconciler looks after what announcements miss.
-    return None
-
-
 class RabbitmqQueue(containers.DeclarativeContainer):
     settings: providers.Dependency[Settings] = providers.Dependency(instance_of=Settings)
 
@@ -56,7 +52,8 @@ class RabbitmqQueue(containers.DeclarativeContainer):
         on_published=providers.Callable(publish_observer, settings),
     )
     lifecycle = providers.Resource(_open_publisher, queue)
-    at_start = providers.Callable(_nothing_at_start)
+    # Nothing at start: the worker's reconciler looks after what announcements miss.
+    at_start = providers.Callable(nothing_to_prepare)
 
     prepare = providers.Callable(
         prepare_queues,

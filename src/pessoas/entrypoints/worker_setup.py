@@ -16,6 +16,7 @@ queue loses none.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import dramatiq
@@ -32,13 +33,7 @@ def declare_index_actor(container: Container, broker: dramatiq.Broker) -> dramat
     async def index_announced(ids: list[str]) -> None:
         await index_pessoas(read_ids(ids))
 
-    decorate = dramatiq.actor(
-        broker=broker,
-        actor_name=container.queue.actor_name(),
-        queue_name=container.queue.queue_names().canonical,
-        throws=(ValueError,),
-    )
-    return decorate(index_announced)
+    return _on_the_queue(container, broker, container.queue.actor_name())(index_announced)
 
 
 def declare_queued_pessoas_actor(container: Container, broker: dramatiq.Broker) -> dramatiq.Actor[Any, Any]:
@@ -49,13 +44,20 @@ def declare_queued_pessoas_actor(container: Container, broker: dramatiq.Broker) 
     async def store_queued_pessoas(pessoas: list[dict[str, Any]]) -> None:
         await store_queued(read_pessoas(pessoas))
 
-    decorate = dramatiq.actor(
+    return _on_the_queue(container, broker, container.queue.queued_pessoas_actor_name())(store_queued_pessoas)
+
+
+def _on_the_queue(
+    container: Container, broker: dramatiq.Broker, actor_name: str
+) -> Callable[[Callable[..., Awaitable[None]]], dramatiq.Actor[Any, Any]]:
+    """dramatiq's actor decorator for the service's queue; a message it cannot read (ValueError)
+    is not retried: it goes straight to the dead-letter queue."""
+    return dramatiq.actor(
         broker=broker,
-        actor_name=container.queue.queued_pessoas_actor_name(),
+        actor_name=actor_name,
         queue_name=container.queue.queue_names().canonical,
         throws=(ValueError,),
     )
-    return decorate(store_queued_pessoas)
 
 
 def worker_broker(container: Container) -> dramatiq.Broker:
