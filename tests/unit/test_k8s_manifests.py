@@ -736,22 +736,21 @@ def test_metrics_are_served_where_prometheus_reaches_them(rendered: list[Object]
     settings = config(rendered)
     assert settings["PESSOAS_METRICS_HOST"] == "0.0.0.0"
     assert int(settings["PESSOAS_METRICS_PORT"]) == METRICS_PORT != Settings.model_fields["port"].default
+    kinds = pod_kinds(rendered)
     monitored = set()
     for monitor in find(rendered, "PodMonitor"):
-        selector = monitor["spec"]["selector"]["matchLabels"]
+        name = monitor["metadata"]["name"]
         (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
-        selected = [(n, pod) for n, pod in app_pods(rendered) if selects(selector, pod["metadata"]["labels"])]
-        assert selected, f"PodMonitor {monitor['metadata']['name']} selects no pod"
-        for name, pod in selected:
-            assert endpoint["port"] in ports(pod), f"{name} has no port {endpoint['port']}"
-            monitored.add(name)
-        (relabel,) = endpoint["relabelings"]
-        assert relabel == {
-            "action": "replace",
-            "targetLabel": "job",
-            "replacement": monitor["metadata"]["name"],
-        }
-    assert monitored == {"pessoas-api", "pessoas-worker"}
+        chosen = selected(monitor["spec"]["selector"], kinds)
+        assert chosen, f"PodMonitor {name} selects no pod"
+        for kind in chosen:
+            assert endpoint["port"] in kinds[kind][1], f"{kind} has no port {endpoint['port']}"
+        monitored |= chosen
+        if chosen & {"api", "worker"}:
+            # The application's jobs have fixed names, which the alerts select.
+            (relabel,) = endpoint["relabelings"]
+            assert relabel == {"action": "replace", "targetLabel": "job", "replacement": name}
+    assert monitored == {"api", "worker", "postgres", "rabbitmq"}
 
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -933,11 +932,21 @@ def test_the_alert_check_knows_the_code_s_labels() -> None:
 
 # The labels each operator puts on the pods it creates (see network-policies.yaml), with the ports
 # they serve: what a policy may select besides the application's pods.
-OPERATOR_PODS: dict[str, tuple[dict[str, str], set[int]]] = {
-    "postgres": ({"cnpg.io/cluster": "pessoas-db"}, {5432, 8000, 9187}),
-    "rabbitmq": ({"app.kubernetes.io/name": "pessoas-rabbitmq"}, {5672, 4369, 25672, 35672, 15672, 15692}),
-    "redis": ({"app": "pessoas-redis", "redis_setup_type": "replication"}, {6379}),
-    "sentinel": ({"app": "pessoas-redis-sentinel", "redis_setup_type": "sentinel"}, {26379}),
+OPERATOR_PODS: dict[str, tuple[dict[str, str], dict[str, int]]] = {
+    "postgres": ({"cnpg.io/cluster": "pessoas-db"}, {"postgresql": 5432, "status": 8000, "metrics": 9187}),
+    "rabbitmq": (
+        {"app.kubernetes.io/name": "pessoas-rabbitmq"},
+        {
+            "amqp": 5672,
+            "epmd": 4369,
+            "cluster-links": 25672,
+            "cli": 35672,
+            "management": 15672,
+            "prometheus": 15692,
+        },
+    ),
+    "redis": ({"app": "pessoas-redis", "redis_setup_type": "replication"}, {"redis": 6379}),
+    "sentinel": ({"app": "pessoas-redis-sentinel", "redis_setup_type": "sentinel"}, {"sentinel": 26379}),
 }
 NAMESPACES = {
     "ingress": "ingress-nginx",
@@ -951,8 +960,7 @@ def pod_kinds(objects: list[Object]) -> dict[str, tuple[dict[str, str], dict[str
         name.removeprefix("pessoas-"): (pod["metadata"]["labels"], ports(pod))
         for name, pod in app_pods(objects)
     }
-    for kind, (labels, served) in OPERATOR_PODS.items():
-        kinds[kind] = (labels, {str(port): port for port in served})
+    kinds.update(OPERATOR_PODS)
     return kinds
 
 
@@ -986,11 +994,18 @@ def allowed(objects: list[Object], direction: str) -> set[tuple[str, str, int]]:
                     peers.add("*")
                 for port in rule.get("ports", []):
                     number = port["port"]
-                    if isinstance(number, str):  # a named port of the selected pod
-                        assert number in kinds[kind][1], (
-                            f"{policy['metadata']['name']}: {kind} has no port {number}"
+                    # An ingress port is the selected pod's; an egress port the peer's.
+                    servers = [kind] if direction == "ingress" else sorted(peers & set(kinds))
+                    for server in servers:
+                        served = kinds[server][1]
+                        if isinstance(number, str):  # a named port
+                            assert number in served, (
+                                f"{policy['metadata']['name']}: {server} has no port {number}"
+                            )
+                            number = served[number]
+                        assert number in served.values(), (
+                            f"{policy['metadata']['name']}: {server} serves no {number}"
                         )
-                        number = kinds[kind][1][number]
                     found |= {(kind, peer, number) for peer in peers}
     return found
 
