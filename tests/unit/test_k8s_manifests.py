@@ -109,6 +109,8 @@ def secret_files(overlay: Path) -> list[str]:
 
 
 def test_secrets_come_from_uncommitted_files_with_committed_examples() -> None:
+    if subprocess.run(["git", "rev-parse"], cwd=ROOT, capture_output=True, check=False).returncode:
+        pytest.skip("not a git work tree: what is committed cannot be told")
     # No Secret is committed: the base has none, and every overlay generates its own.
     for path in K8S.rglob("*.yaml"):
         for obj in yaml.safe_load_all(path.read_text()):
@@ -948,6 +950,12 @@ OPERATOR_PODS: dict[str, tuple[dict[str, str], dict[str, int]]] = {
     "redis": ({"app": "pessoas-redis", "redis_setup_type": "replication"}, {"redis": 6379}),
     "sentinel": ({"app": "pessoas-redis-sentinel", "redis_setup_type": "sentinel"}, {"sentinel": 26379}),
 }
+# The pods allowed in from the namespaces of the ingress controller and Prometheus (the labels
+# of the ingress-nginx and kube-prometheus-stack charts).
+OTHER_NAMESPACE_PODS = {
+    "ingress-nginx": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+    "monitoring": {"app.kubernetes.io/name": "prometheus"},
+}
 NAMESPACES = {
     "ingress": "ingress-nginx",
     "prometheus": "monitoring",
@@ -986,6 +994,9 @@ def allowed(objects: list[Object], direction: str) -> set[tuple[str, str, int]]:
                     if "namespaceSelector" in peer:
                         namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
                         peers.add(f"ns:{namespace}")
+                        # Within it, the pods of the component named (never all of them).
+                        if namespace in OTHER_NAMESPACE_PODS:
+                            assert peer.get("podSelector") == {"matchLabels": OTHER_NAMESPACE_PODS[namespace]}
                     else:
                         matched = selected(peer["podSelector"], kinds)
                         assert matched, f"{policy['metadata']['name']}: a peer selects no pod"
