@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from dependency_injector import containers, providers
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from pessoas.adapters.postgres_schema import ensure_schema
@@ -18,6 +19,12 @@ from pessoas.adapters.postgres_store import PostgresPessoaStore
 from pessoas.adapters.standby_reads import StandbyFirstReader
 from pessoas.ports.repository import PessoaReader
 from pessoas.settings import Settings
+
+#: Seconds a request waits for a pooled connection, and a new connection for PostgreSQL to answer
+#: (unless the URL names its own connect_timeout). The standby's reads wait no longer: a lagging or
+#: unreachable standby must not hold a read longer than the primary would.
+POOL_WAIT_S = 5.0
+CONNECT_TIMEOUT_S = 3
 
 
 async def _open_pool(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnectionPool]:
@@ -29,6 +36,27 @@ async def _open_pool(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection
         await pool.close()
 
 
+def _connection_kwargs(url: str) -> dict[str, object]:
+    # Keyword arguments win over the URL's parameters in psycopg: a connect_timeout the operator
+    # wrote into the URL must stay theirs, so the default only fills in a missing one.
+    kwargs: dict[str, object] = {"autocommit": True}
+    if "connect_timeout" not in conninfo_to_dict(url):
+        kwargs["connect_timeout"] = CONNECT_TIMEOUT_S
+    return kwargs
+
+
+def _primary_pool(settings: Settings) -> AsyncConnectionPool:
+    return AsyncConnectionPool(
+        settings.database_url,
+        min_size=settings.database_pool_min,
+        max_size=settings.database_pool_max,
+        kwargs=_connection_kwargs(settings.database_url),
+        timeout=POOL_WAIT_S,
+        open=False,
+        name="pessoas",
+    )
+
+
 def _standby_pool(settings: Settings) -> AsyncConnectionPool | None:
     if not settings.database_read_url:
         return None
@@ -36,7 +64,8 @@ def _standby_pool(settings: Settings) -> AsyncConnectionPool | None:
         settings.database_read_url,
         min_size=settings.database_pool_min,
         max_size=settings.database_pool_max,
-        kwargs={"autocommit": True},
+        kwargs=_connection_kwargs(settings.database_read_url),
+        timeout=POOL_WAIT_S,
         open=False,
         name="pessoas-standby",
     )
@@ -60,11 +89,6 @@ def _reader(primary: PostgresPessoaStore, standby_pool: AsyncConnectionPool | No
     return StandbyFirstReader(primary=primary, standby=PostgresPessoaStore(standby_pool))
 
 
-#: Seconds a request waits for a pooled connection, and a new connection for PostgreSQL to answer.
-POOL_WAIT_S = 5.0
-CONNECT_TIMEOUT_S = 3
-
-
 class PostgresStorage(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -72,16 +96,7 @@ class PostgresStorage(containers.DeclarativeContainer):
     # Autocommit because every store method is one self-contained statement (no COMMIT round trip).
     # A request waits at most POOL_WAIT for a connection: with PostgreSQL down, a creation is
     # refused (503) after that, not after psycopg_pool's default of 30 s.
-    pool = providers.Singleton(
-        AsyncConnectionPool,
-        conninfo=settings.provided.database_url,
-        min_size=settings.provided.database_pool_min,
-        max_size=settings.provided.database_pool_max,
-        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-        timeout=POOL_WAIT_S,
-        open=False,
-        name="pessoas",
-    )
+    pool = providers.Singleton(_primary_pool, settings)
     # Lifecycle only: nothing depends on it, since dependency-injector would make every provider
     # depending on an async Resource return awaitables. init_resources/shutdown_resources drive it.
     pool_lifecycle = providers.Resource(_open_pool, pool)
