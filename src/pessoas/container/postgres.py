@@ -45,30 +45,28 @@ def _connection_kwargs(url: str) -> dict[str, object]:
     return kwargs
 
 
-def _primary_pool(settings: Settings) -> AsyncConnectionPool:
+def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
+    # Built closed: an async pool may only open inside the running event loop (see the Resources).
     return AsyncConnectionPool(
-        settings.database_url,
+        url,
         min_size=settings.database_pool_min,
         max_size=settings.database_pool_max,
-        kwargs=_connection_kwargs(settings.database_url),
+        kwargs=_connection_kwargs(url),
         timeout=POOL_WAIT_S,
         open=False,
-        name="pessoas",
+        name=name,
     )
+
+
+def _primary_pool(settings: Settings) -> AsyncConnectionPool:
+    assert settings.database_url, "the PostgreSQL storage is only chosen with a database URL"
+    return _pool(settings.database_url, settings, "pessoas")
 
 
 def _standby_pool(settings: Settings) -> AsyncConnectionPool | None:
     if not settings.database_read_url:
         return None
-    return AsyncConnectionPool(
-        settings.database_read_url,
-        min_size=settings.database_pool_min,
-        max_size=settings.database_pool_max,
-        kwargs=_connection_kwargs(settings.database_read_url),
-        timeout=POOL_WAIT_S,
-        open=False,
-        name="pessoas-standby",
-    )
+    return _pool(settings.database_read_url, settings, "pessoas-standby")
 
 
 async def _open_standby_pool(pool: AsyncConnectionPool | None) -> AsyncIterator[AsyncConnectionPool | None]:
