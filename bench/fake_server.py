@@ -1,6 +1,6 @@
 """A throwaway in-memory pessoas server, only to self-test the load tool.
 
-It answers the four routes of SPEC.md from a dict, fast enough that the load tool, not the server,
+It answers the four routes of the contract from a dict, fast enough that the load tool, not the server,
 is what a self-test measures. It is not the service and cuts every corner the bench does not see:
 search is a linear scan, there is no persistence, one process, one event loop.
 

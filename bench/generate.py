@@ -1,6 +1,6 @@
 """Seeded generator for the load's input files: 100,000 POST bodies and 5,000 search terms.
 
-It follows SPEC.md's description of the Rinha de Backend 2023 Q3 resources exactly (the same
+It follows the public description of the Rinha de Backend 2023 Q3 resources exactly (the same
 distributions as the original generator), but is seeded so two runs of the bench send the same
 bytes and their results can be compared.
 
@@ -26,7 +26,7 @@ TERMS_FILE = "terms.txt"
 LETTERS = string.ascii_letters
 LETTERS_AND_SPACE = string.ascii_letters + " "
 
-# The list as SPEC.md gives it, "C#" twice included: the duplicate doubles its weight, and the
+# The list as the reference test gives it, "C#" twice included: the duplicate doubles its weight, and the
 # stack length bound (1..26) is len(STACKS) + 1, as in the original generator.
 STACKS = [
     "Javascript", "Python", "Go", "Java", "Kotlin", "PHP", "C#", "Swift", "R", "Ruby", "C",

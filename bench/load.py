@@ -1,4 +1,4 @@
-"""Open-model load generator reproducing the Rinha de Backend 2023 Q3 stress test (SPEC.md).
+"""Open-model load generator reproducing the Rinha de Backend 2023 Q3 stress test (docs/contract.md, docs/performance.md).
 
     .venv/bin/python -m bench.load [--base-url http://127.0.0.1:9999] [--scale 1] [--time 1]
                                    [--seed 42] [--out DIR] [--connections user|pool]
@@ -47,7 +47,7 @@ OK_STATUSES: list[frozenset[int] | None] = [
 # Outcome codes for KOs that are not HTTP answers; statuses are stored as themselves.
 KO_TIMEOUT, KO_CONNECTION = -1, -2
 
-REQUEST_TIMEOUT = 60.0  # Gatling's default requestTimeout, and SPEC.md's KO threshold
+REQUEST_TIMEOUT = 60.0  # Gatling's default requestTimeout, and the reference test's KO threshold
 # The search-lag probe polls a sampled pessoa's apelido this often, for at most this long.
 SEARCH_LAG_POLL = 0.02
 SEARCH_LAG_LIMIT = report.SEARCH_LAG_LIMIT
@@ -319,7 +319,7 @@ class _User:
 
 
 def _path_of(location: str) -> str:
-    # Location may be a path (as SPEC.md says) or an absolute URL: request only its path.
+    # Location may be a path (as the contract says) or an absolute URL: request only its path.
     if location.startswith("/"):
         return location
     split = urlsplit(location)

@@ -131,7 +131,7 @@ def arrivals(steps: list[Step], rng: random.Random) -> list[float]:
 
 
 def rinha_steps(scale: float = 1.0, time: float = 1.0) -> dict[str, list[Step]]:
-    """The three scenarios of SPEC.md, rates multiplied by `scale` and durations by `time`."""
+    """The three scenarios of the reference test, rates multiplied by `scale` and durations by `time`."""
     return {
         "create": [
             Constant(2 * scale, 10 * time),

@@ -1,4 +1,4 @@
-"""SPEC.md's acceptance rules for a POST /pessoas body, re-implemented for the bench.
+"""The contract's acceptance rules for a POST /pessoas body, re-implemented for the bench.
 
 The bench must not import the service (src/): it judges the service, so it needs its own,
 independent reading of the contract. It is used to compute the "storable maximum" (how many
@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-# [0-9] rather than \d: \d also matches non-ASCII digits, which SPEC's YYYY-MM-DD does not allow.
+# [0-9] rather than \d: \d also matches non-ASCII digits, which the contract's YYYY-MM-DD does not allow.
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 CREATED = 201
@@ -22,7 +22,7 @@ BAD_REQUEST = 400
 
 
 def classify(body: Any) -> int:
-    """The status SPEC.md gives to a decoded JSON body, ignoring apelido uniqueness.
+    """The status the contract gives to a decoded JSON body, ignoring apelido uniqueness.
 
     400 when the body cannot be read as a pessoa (not an object, a field of the wrong JSON type),
     422 when it can be read but breaks a rule, 201 when it is acceptable.

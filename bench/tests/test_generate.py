@@ -1,4 +1,4 @@
-"""The generator must follow SPEC.md's distributions; these bounds are ~4 standard deviations."""
+"""The generator must follow the reference test's distributions; these bounds are ~4 standard deviations."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def test_rinha_scenarios_chain_their_steps() -> None:
     create = arrivals(steps["create"], rng)
     assert create == sorted(create)
     assert create[:20] == [i * 0.5 for i in range(20)]
-    # 20 + ~75 Poisson + 54,540: SPEC.md's "about 54,635 POSTs".
+    # 20 + ~75 Poisson + 54,540: the reference test's "about 54,635 POSTs".
     assert 54_600 <= len(create) <= 54_680
     assert max(create) < 205
     assert len(arrivals(steps["search"], rng)) == 50 + 9_540

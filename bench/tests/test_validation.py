@@ -1,4 +1,4 @@
-"""The bench's own reading of SPEC.md's validation rules, and the storable maximum."""
+"""The bench's own reading of the contract's validation rules, and the storable maximum."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_storable_maximum_counts_distinct_valid_apelidos_first_wins() -> None:
 
 
 def test_storable_maximum_of_the_reference_load_is_about_46500() -> None:
-    # SPEC.md: about 54,635 POSTs are sent, about 46,500 of them valid and unique.
+    # The reference test: about 54,635 POSTs are sent, about 46,500 of them valid and unique.
     rng = random.Random("storable")
     sent = [generate.payload(rng) for _ in range(54_635)]
     assert 45_800 <= storable_maximum(sent) <= 47_200

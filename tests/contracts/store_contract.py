@@ -245,7 +245,7 @@ class StoreContract:
         assert await store.count() == 1
 
     async def test_search_folds_each_character_on_its_own(self, store, search_index):
-        # SPEC's "case-insensitively" is decided as Unicode's simple lowercase mapping, one character
+        # The contract's "case-insensitively" is decided as Unicode's simple lowercase mapping, one character
         # to one character (see docs/testing.md): the dotted capital I is "i", and a capital sigma
         # is the ordinary small sigma wherever it stands, never the final one.
         istanbul = make_pessoa(apelido="İSTANBUL", nome="Cidade", stack=None)

@@ -30,7 +30,7 @@ from bench.httpclient import Client, RequestFailed
 from tests.faults import machine
 from tests.faults.load import CREATE, LOOKUP, Load, LoadConfig, Rec, read_back, search_back
 
-# SPEC: after load stops, the count reaches the 201s within one second (here every 201 is in the
+# The contract: after load stops, the count reaches the 201s within one second (here every 201 is in the
 # table when it is answered). The wait goes on longer only so that a failure can say by how much.
 CONVERGE_BOUND_S = 1.0
 CONVERGE_TIMEOUT_S = 30.0

@@ -216,7 +216,7 @@ async def test_a_body_just_under_the_limit_is_read(client):
     assert response.status_code == 201
 
 
-LIMIT = 64 * 1024  # SPEC: a body over 64 KiB is refused
+LIMIT = 64 * 1024  # The contract: a body over 64 KiB is refused
 
 
 def body_of_exactly(size: int, apelido: str) -> bytes:

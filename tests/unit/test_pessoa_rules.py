@@ -194,8 +194,8 @@ def domain_status(body: object) -> int:
     return 201
 
 
-# bench/validation.py reads SPEC.md on its own (it never imports the service); the two readings must
-# agree on every body. Its reading leaves NUL out (SPEC does not mention it; the domain refuses it
+# bench/validation.py reads the contract on its own (it never imports the service); the two readings must
+# agree on every body. Its reading leaves NUL out (the contract does not mention it; the domain refuses it
 # because no text column can store it), so the generated strings leave NUL out too.
 text = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=40)
 dates = st.dates(min_value=dt.date(1, 1, 1)).map(dt.date.isoformat) | st.from_regex(

@@ -4,7 +4,7 @@ Search and get-by-id go to the standby, which trails the primary by its replicat
 delay must never turn into a wrong answer the contract forbids:
 - get-by-id: a pessoa the standby lacks may be stored on the primary already, so a miss is asked
   of the primary before it is a "not found";
-- search may miss the newest pessoas for that delay (the SPEC asks no more of a search);
+- search may miss the newest pessoas for that delay (the contract asks no more of a search);
 - the count always comes from the primary, which holds every committed pessoa.
 A standby that is down or unreachable is passed over: its reads go to the primary.
 """
