@@ -38,6 +38,7 @@ REDIS_PREFIX = os.environ.get("PESSOAS_REDIS_PREFIX", "pessoas:")
 AMQP_URL = os.environ.get("PESSOAS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 QUEUE = os.environ.get("PESSOAS_QUEUE_NAME", "pessoas")
 
+
 def log(message: str) -> None:
     print(f"[faults {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
