@@ -227,7 +227,10 @@ supervisor_start() {
     exec setsid "$SUPERVISORD" -c "$conf" </dev/null >>"$logfile" 2>&1
   ) &
   echo $! >"$pidfile" # supervisord writes the same pid there itself once it runs
-  wait_for supervisord 30 "$SUPERVISORCTL" -c "$conf" pid || die "supervisord did not start (log: $logfile)"
+  wait_for supervisord 30 "$SUPERVISORCTL" -c "$conf" pid || {
+    log "ERROR: supervisord did not start (log: $logfile)"
+    return 1
+  }
 }
 
 # program NAME COMMAND [KEY=VALUE...]: one [program:NAME] from deploy/local/program.conf.in, with

@@ -79,7 +79,6 @@ LOGS=$RUN/logs
 NGINX_DIR=$RUN/nginx
 SUPERVISOR_CONF=$RUN/supervisord.conf
 SUPERVISOR_PID=$RUN/supervisord.pid
-NGINX_PID=$NGINX_DIR/nginx.pid
 PESSOAS=${PESSOAS_EXECUTABLE:-$ROOT/.venv/bin/pessoas}
 PYTHON=$ROOT/.venv/bin/python
 SUPERVISORD=$ROOT/.venv/bin/supervisord
@@ -574,7 +573,7 @@ cmd_redis_stop() {
   mkdir -p "$RUN"
   for name in maxmemory maxmemory-policy; do
     value=$(redis-cli -u "$PESSOAS_REDIS_URL" config get "$name" 2>/dev/null | sed -n 2p)
-    [ -n "$value" ] && printf -- '--%s %s ' "$name" "$value"
+    if [ -n "$value" ]; then printf -- '--%s %s ' "$name" "$value"; fi
   done >"$REDIS_MEMORY_FILE"
   redis-cli -u "$PESSOAS_REDIS_URL" shutdown nosave >/dev/null 2>&1 || true
   wait_for "Redis gone" 30 eval '! redis_up' || die "Redis still answers"
