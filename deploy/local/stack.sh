@@ -5,7 +5,8 @@
 # the worker and that PostgreSQL are the programs of one supervisord (deploy/local/supervisord.conf.in
 # and program.conf.in, rendered into run/supervisord.conf: it restarts whatever dies and stops them
 # in order); this script renders it, starts each program with supervisorctl once what it needs
-# answers, and waits for the stack's health. Everything it writes is under run/. The machine's default PostgreSQL cluster (5432) is never used nor touched.
+# answers, and waits for the stack's health. Everything it writes is under run/. The machine's
+# default PostgreSQL cluster (5432) is never used nor touched.
 # Redis is used as it runs (the stack sets none of its configuration: other users share it); the
 # service needs it only as a cache, so it may be empty, restarted or evicting at any moment.
 #
