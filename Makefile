@@ -84,7 +84,8 @@ lock: $(UV)
 lock-upgrade: $(UV)
 	UV=$(UV) $(PYTHON) $(LOCK) compile --upgrade
 
-## stack: nginx on :9999, two API instances and the worker (under supervisord) on the local services
+## stack: nginx on :9999, two API instances, the worker and the stack's PostgreSQL (5433), all under
+## supervisord, on the machine's Redis and RabbitMQ (deploy/local/stack.sh)
 stack: $(VENV)/.set-stack
 	deploy/local/stack.sh up
 
@@ -120,7 +121,7 @@ faults: $(VENV)/.set-dev
 
 ## cluster: three RabbitMQ nodes, Redis primary + replica + Sentinels, PostgreSQL under Patroni (a primary
 ## and a synchronous standby, etcd), three APIs and two workers behind nginx on :9999, all under run/cluster/
-## (deploy/cluster/cluster.sh; etcd, Patroni, the APIs and workers under supervisord). The machine is
+## (deploy/cluster/cluster.sh; every process of it under one supervisord). The machine is
 ## shared: flock -x /tmp/pessoas-machine.lock make cluster, and make cluster-down when done.
 cluster: $(VENV)/.set-stack
 	deploy/cluster/cluster.sh up

@@ -29,7 +29,6 @@ import orjson
 # First match wins. The supervisor's own command line names the programs it runs, so it comes first.
 COMPONENTS: list[tuple[str, str]] = [
     ("supervisord", "supervisor"),
-    ("supervise.py", "supervisor"),
     ("api1", "api1"),
     ("api2", "api2"),
     ("api3", "api3"),

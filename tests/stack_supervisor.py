@@ -1,4 +1,5 @@
-"""Asks the local stack's supervisord (deploy/local/supervisord.conf.in) about its programs.
+"""Asks a supervisord of the stack's or the cluster's (deploy/local/supervisord.conf.in,
+deploy/cluster/supervisord.conf.in) about the programs of its `pessoas` group.
 
 Through its XML-RPC interface on the unix socket in the run directory, as supervisorctl does, but
 without starting a process per question: the fault suite polls it while a load runs.

@@ -27,11 +27,13 @@
 #               and workers reach PostgreSQL through a multi-host libpq URL with
 #               target_session_attrs=read-write (cluster.sh env): every new connection goes to the
 #               current primary, so they follow a failover without a restart
-#   supervisord runs etcd, Patroni (which runs PostgreSQL), the APIs and the workers
-#               (deploy/cluster/supervisord.conf.in, rendered into run/cluster/supervisord.conf;
-#               `.venv/bin/supervisorctl -c run/cluster/supervisord.conf status`); RabbitMQ and
-#               Redis are started by this script itself, since the fault scenarios kill and start
-#               their nodes
+#   supervisord runs every process of it: the RabbitMQ nodes, the Redis servers and Sentinels, etcd,
+#               Patroni (which runs PostgreSQL), the APIs, the workers and nginx
+#               (deploy/cluster/supervisord.conf.in and deploy/local/program.conf.in, rendered into
+#               run/cluster/supervisord.conf; `cluster.sh ctl status`). This script renders it,
+#               starts it, waits for each engine, then starts the application with supervisorctl.
+#               supervisord does not restart a RabbitMQ node or a Redis server that died: the
+#               fault scenarios kill them and start them again (start-rabbit, start-redis)
 #
 # Commands used by the fault scenarios (tests/cluster_faults): start-rabbit N, start-redis
 # primary|replica, stop-pg pgN / start-pg pgN (a node's Patroni and its PostgreSQL), pg-state (the
@@ -65,9 +67,9 @@ PATRONI=${PATRONI:-/usr/bin/patroni}
 ETCD=${ETCD:-/usr/bin/etcd}
 : "${PESSOAS_UP_TIMEOUT:=180}"
 : "${PESSOAS_STOP_TIMEOUT:=30}" # an API's or a worker's grace period after SIGTERM
-# Set in the environment of everything this script starts (supervisord and all it starts, the
-# RabbitMQ and Redis nodes): `down` finds what is left of this cluster by it, and nothing else.
-CLUSTER_MARK=PESSOAS_CLUSTER_RUN_DIR
+# Set in the environment of supervisord, and so of everything it starts: `down` finds what is left
+# of this cluster by it, and nothing else.
+CLUSTER_MARK=PESSOAS_CLUSTER_RUN_DIR=$RUN
 
 RABBIT_NODES=(1 2 3)
 RABBIT_PORT_BASE=5680
@@ -126,36 +128,6 @@ app_env() {
   echo "PESSOAS_QUEUE_TYPE=quorum"
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-pid_in() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
-
-# Long-lived children must not inherit the caller's descriptors (the machine lock among them).
-close_inherited_fds() {
-  local fd
-  for fd in /proc/"$BASHPID"/fd/*; do
-    fd=${fd##*/}
-    if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
-  done
-}
-spawn() { # LOG COMMAND...: in the background, own session, no inherited descriptors, marked
-  local log=$1
-  shift
-  (
-    close_inherited_fds
-    export "$CLUSTER_MARK=$RUN"
-    exec setsid "$@" </dev/null >>"$log" 2>&1
-  ) &
-}
-
-marked_pids() { # every process carrying this cluster's mark
-  local environ pid
-  for environ in /proc/[0-9]*/environ; do
-    pid=${environ#/proc/} pid=${pid%/environ}
-    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
-    grep -qzxF "$CLUSTER_MARK=$RUN" "$environ" 2>/dev/null && echo "$pid"
-  done
-  return 0
-}
 
 # --- RabbitMQ ----------------------------------------------------------------------------------
 
@@ -181,65 +153,59 @@ rabbitctl() { # N ARGS...
   env "${vars[@]}" "$RABBIT_SBIN/rabbitmqctl" -n "rabbit-c$n@localhost" "$@"
 }
 
-rabbit_up() {
+rabbit_prepare() { # the shared cookie and configuration, a directory per node
   mkdir -p "$RUN/rabbitmq"
   if [ ! -s "$RUN/rabbitmq/.erlang.cookie" ]; then
     head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$RUN/rabbitmq/.erlang.cookie"
     chmod 400 "$RUN/rabbitmq/.erlang.cookie"
   fi
   echo "[]." >"$RUN/rabbitmq/enabled_plugins" # no plugin: the service speaks AMQP only
-  {
-    echo "# Written by deploy/cluster/cluster.sh: the three local nodes find each other from this list."
-    echo "cluster_formation.peer_discovery_backend = classic_config"
-    for n in "${RABBIT_NODES[@]}"; do echo "cluster_formation.classic_config.nodes.$n = rabbit-c$n@localhost"; done
-    echo "cluster_partition_handling = pause_minority"
-    echo "vm_memory_high_watermark.absolute = 256MiB"
-    echo "disk_free_limit.absolute = 100MB"
-  } >"$RUN/rabbitmq/rabbitmq.conf"
+  local n m
   for n in "${RABBIT_NODES[@]}"; do
     mkdir -p "$RUN/rabbitmq/c$n"
-    cp "$RUN/rabbitmq/rabbitmq.conf" "$RUN/rabbitmq/c$n/rabbitmq.conf"
+    {
+      echo "# Written by deploy/cluster/cluster.sh: the three local nodes find each other from this list."
+      echo "cluster_formation.peer_discovery_backend = classic_config"
+      for m in "${RABBIT_NODES[@]}"; do echo "cluster_formation.classic_config.nodes.$m = rabbit-c$m@localhost"; done
+      echo "cluster_partition_handling = pause_minority"
+      echo "vm_memory_high_watermark.absolute = 256MiB"
+      echo "disk_free_limit.absolute = 100MB"
+    } >"$RUN/rabbitmq/c$n/rabbitmq.conf"
   done
-  for n in "${RABBIT_NODES[@]}"; do rabbit_start "$n"; done
-  for n in "${RABBIT_NODES[@]}"; do
-    wait_for "RabbitMQ node c$n" "$PESSOAS_UP_TIMEOUT" tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + n))
-  done
-  wait_for "three RabbitMQ nodes in one cluster" 120 rabbit_clustered
 }
-rabbit_start() { # N: start node N (again, after a fault: it rejoins with its data)
-  local n=$1 vars
-  mkdir -p "$RUN/rabbitmq/c$n"
-  mapfile -t vars < <(rabbit_env "$n")
-  spawn "$LOGS/rabbit-c$n.log" env "${vars[@]}" "$RABBIT_SBIN/rabbitmq-server"
+# Node N's program: rabbitmq-server stays the main process and turns supervisord's SIGTERM into a
+# graceful stop of its Erlang VM (whose pid the node writes to c$N/pid).
+rabbit_command() {
+  local var
+  printf 'env'
+  while read -r var; do printf ' "%s"' "$var"; done < <(rabbit_env "$1")
+  echo " $RABBIT_SBIN/rabbitmq-server"
+}
+rabbit_answers() { tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + $1)); }
+rabbit_up() {
+  local n
+  for n in "${RABBIT_NODES[@]}"; do wait_for "RabbitMQ node c$n" "$PESSOAS_UP_TIMEOUT" rabbit_answers "$n"; done
+  wait_for "three RabbitMQ nodes in one cluster" 120 rabbit_clustered
 }
 rabbit_clustered() {
   [ "$(rabbitctl 1 eval 'length(rabbit_nodes:all_running()).' 2>/dev/null)" = 3 ]
 }
-rabbit_down() {
-  local n pid
-  for n in "${RABBIT_NODES[@]}"; do
-    pid=$(pid_in "$RUN/rabbitmq/c$n/pid")
-    if pid_alive "$pid"; then
-      rabbitctl "$n" stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
-    fi
-  done
-  for n in "${RABBIT_NODES[@]}"; do
-    pid=$(pid_in "$RUN/rabbitmq/c$n/pid")
-    for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.2; done
-    pid_alive "$pid" && kill -9 "$pid" 2>/dev/null || true
-  done
-  return 0
-}
 
 # --- Redis -------------------------------------------------------------------------------------
+# A cache: nothing on disk, and at maxmemory any key may be evicted (a replica follows its
+# primary's evictions). After a failover the Sentinels turn a returning old primary into a
+# replica of the new one.
 
-redis_up() {
+redis_port() { if [ "$1" = primary ]; then echo "$REDIS_PRIMARY"; else echo "$REDIS_REPLICA"; fi; }
+redis_command() { # primary|replica
   local dir=$RUN/redis
-  redis_start primary
-  wait_for "Redis primary" 30 redis_answers "$REDIS_PRIMARY"
-  redis_start replica --replicaof 127.0.0.1 "$REDIS_PRIMARY"
-  wait_for "Redis replica in sync" 30 redis_replica_linked "$REDIS_REPLICA"
-  local port
+  echo "redis-server --port $(redis_port "$1") --dir $dir/$1 --pidfile $dir/$1.pid --bind 127.0.0.1" \
+    "--save \"\" --appendonly no --maxmemory $REDIS_MAXMEMORY --maxmemory-policy allkeys-lru --daemonize no" \
+    "$([ "$1" = replica ] && echo "--replicaof 127.0.0.1 $REDIS_PRIMARY")"
+}
+redis_prepare() {
+  local dir=$RUN/redis port
+  mkdir -p "$dir/primary" "$dir/replica"
   for port in "${SENTINEL_PORTS[@]}"; do
     cat >"$dir/sentinel-$port.conf" <<EOF
 port $port
@@ -252,22 +218,15 @@ sentinel down-after-milliseconds pessoas 2000
 sentinel failover-timeout pessoas 10000
 sentinel parallel-syncs pessoas 1
 EOF
-    spawn "$LOGS/sentinel-$port.log" redis-server "$dir/sentinel-$port.conf" --sentinel
   done
+}
+redis_up() {
+  local port
+  wait_for "Redis primary" 30 redis_answers "$REDIS_PRIMARY"
+  wait_for "Redis replica in sync" 30 redis_replica_linked "$REDIS_REPLICA"
   for port in "${SENTINEL_PORTS[@]}"; do
     wait_for "Sentinel $port sees the replica and the other Sentinels" 60 sentinel_ready "$port"
   done
-}
-redis_start() { # primary|replica [ARGS...]: (re)start one Redis server; after a failover the
-  # Sentinels turn a returning old primary into a replica of the new one. A cache: nothing on
-  # disk, and at maxmemory any key may be evicted (a replica follows its primary's evictions).
-  local name=$1 port dir=$RUN/redis
-  shift
-  port=$([ "$name" = primary ] && echo "$REDIS_PRIMARY" || echo "$REDIS_REPLICA")
-  mkdir -p "$dir/$name"
-  spawn "$LOGS/redis-$name.log" redis-server --port "$port" --dir "$dir/$name" --pidfile "$dir/$name.pid" \
-    --bind 127.0.0.1 --save "" --appendonly no --maxmemory "$REDIS_MAXMEMORY" \
-    --maxmemory-policy allkeys-lru --daemonize no "$@"
 }
 redis_answers() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }
 redis_replica_linked() { redis-cli -p "$1" info replication 2>/dev/null | grep -q 'master_link_status:up'; }
@@ -276,36 +235,8 @@ sentinel_ready() {
   info=$(redis-cli -p "$1" sentinel master pessoas 2>/dev/null | tr '\n' ' ')
   [[ $info == *"num-slaves 1 "* && $info == *"num-other-sentinels 2 "* ]]
 }
-redis_down() {
-  local f pid
-  for f in "$RUN"/redis/*.pid; do
-    [ -e "$f" ] || continue
-    pid=$(pid_in "$f")
-    pid_alive "$pid" && kill "$pid" 2>/dev/null || true
-  done
-  sleep 0.5
-  for f in "$RUN"/redis/*.pid; do
-    [ -e "$f" ] || continue
-    pid=$(pid_in "$f")
-    pid_alive "$pid" && kill -9 "$pid" 2>/dev/null || true
-  done
-  return 0
-}
 
-# --- supervisord: etcd, Patroni (and so PostgreSQL), the APIs and the workers --------------------
-
-fill() { # TEMPLATE NAME=VALUE...: the template with each @NAME@ replaced (% doubled for supervisord's ini)
-  local text key value pair
-  # bash 5.2 would put the matched @NAME@ in place of each & of a value (the URLs have some).
-  shopt -u patsub_replacement 2>/dev/null || true
-  text=$(<"$1")
-  shift
-  for pair in "$@"; do
-    key=${pair%%=*} value=${pair#*=}
-    text=${text//@$key@/${value//%/%%}}
-  done
-  printf '%s\n' "$text"
-}
+# --- supervisord: every process of the cluster -------------------------------------------------
 
 etcd_command() { # N
   local n=$1 addr members=() m
@@ -331,9 +262,12 @@ app_command() { # api1..3, worker1..2
   esac
 }
 
+
 render() { # the Patroni configurations and supervisord's, under run/cluster/
-  local n dcs=() pg=() apps=()
+  local n m dcs=() pg=() apps=() rabbits=() redis=(redis-primary redis-replica)
   for n in "${ETCD_NODES[@]}"; do dcs+=("etcd$n"); done
+  for n in "${RABBIT_NODES[@]}"; do rabbits+=("rabbit$n"); done
+  for n in "${SENTINEL_PORTS[@]}"; do redis+=("sentinel$n"); done
   for n in "${PG_NODES[@]}"; do
     pg+=("pg$n")
     fill "$ROOT/deploy/cluster/patroni.yml.in" NAME="pg$n" ADDRESS="$(node_addr "$n")" \
@@ -344,48 +278,34 @@ render() { # the Patroni configurations and supervisord's, under run/cluster/
   for n in "${APIS[@]}"; do apps+=("api$n"); done
   for n in "${WORKERS[@]}"; do apps+=("worker$n"); done
   {
-    fill "$ROOT/deploy/cluster/supervisord.conf.in" RUN="$RUN" LOGS="$LOGS" ROOT="$ROOT" PYTHON="$PYTHON" \
+    fill "$ROOT/deploy/cluster/supervisord.conf.in" RUN="$RUN" LOGS="$LOGS" ROOT="$ROOT" \
+      RABBIT_PROGRAMS="$(IFS=,; echo "${rabbits[*]}")" REDIS_PROGRAMS="$(IFS=,; echo "${redis[*]}")" \
       DCS_PROGRAMS="$(IFS=,; echo "${dcs[*]}")" PG_PROGRAMS="$(IFS=,; echo "${pg[*]}")" \
       APP_PROGRAMS="$(IFS=,; echo "${apps[*]}")"
-    for n in "${ETCD_NODES[@]}"; do
-      fill "$ROOT/deploy/cluster/program.conf.in" NAME="etcd$n" COMMAND="$(etcd_command "$n")" USER=root \
-        AUTOSTART=true STOP_TIMEOUT=30 LOGS="$LOGS"
+    # The engines start with supervisord; `up` waits for each before it starts the application.
+    for n in "${RABBIT_NODES[@]}"; do
+      program "rabbit$n" "$(rabbit_command "$n")" AUTOSTART=true AUTORESTART=false STOP_TIMEOUT=60
     done
+    for m in primary replica; do
+      program "redis-$m" "$(redis_command $m)" AUTOSTART=true AUTORESTART=false
+    done
+    for n in "${SENTINEL_PORTS[@]}"; do
+      program "sentinel$n" "redis-server $RUN/redis/sentinel-$n.conf --sentinel" AUTOSTART=true
+    done
+    for n in "${ETCD_NODES[@]}"; do program "etcd$n" "$(etcd_command "$n")" AUTOSTART=true; done
     # Patroni stops its PostgreSQL (fast shutdown) before exiting: it gets time for that.
     for n in "${PG_NODES[@]}"; do
-      fill "$ROOT/deploy/cluster/program.conf.in" NAME="pg$n" COMMAND="$PATRONI $RUN/pg/pg$n.yml" USER=postgres \
-        AUTOSTART=true STOP_TIMEOUT=90 LOGS="$LOGS"
+      program "pg$n" "$PATRONI $RUN/pg/pg$n.yml" USER=postgres AUTOSTART=true STOP_TIMEOUT=90
     done
-    for n in "${apps[@]}"; do
-      fill "$ROOT/deploy/cluster/program.conf.in" NAME="$n" COMMAND="$(app_command "$n")" USER=root \
-        AUTOSTART=false STOP_TIMEOUT="$PESSOAS_STOP_TIMEOUT" LOGS="$LOGS"
-    done
+    for n in "${apps[@]}"; do program "$n" "$(app_command "$n")" STOP_TIMEOUT="$PESSOAS_STOP_TIMEOUT"; done
+    program nginx "$(command -v nginx) -p $RUN/nginx/ -c $RUN/nginx/nginx.conf -e $LOGS/nginx-error.log -g \"daemon off; pid $RUN/nginx/nginx.pid; user root;\"" \
+      PRIORITY=400 STOPSIGNAL=QUIT
   } >"$SUPERVISOR_CONF"
 }
 
 supervisorctl() { "$SUPERVISORCTL" -c "$SUPERVISOR_CONF" "$@"; }
 supervisor_answers() { supervisorctl pid >/dev/null 2>&1; }
 
-supervisor_up() {
-  spawn "$LOGS/supervisord.log" "$SUPERVISORD" -c "$SUPERVISOR_CONF"
-  echo $! >"$RUN/supervisord.pid" # supervisord writes the same pid there itself once it runs
-  wait_for "supervisord" 30 supervisor_answers
-}
-
-supervisor_down() {
-  local pid
-  pid=$(pid_in "$RUN/supervisord.pid")
-  pid_alive "$pid" || return 0
-  # The groups stop one after the other (the application, Patroni, etcd), each program within
-  # its stopwaitsecs: supervisord gets that long, and a little more.
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 $(((PESSOAS_STOP_TIMEOUT + 90 + 30 + 10) * 5))); do pid_alive "$pid" || break; sleep 0.2; done
-  if pid_alive "$pid"; then
-    log "supervisord still runs: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  return 0
-}
 
 # --- PostgreSQL under Patroni, with etcd -------------------------------------------------------
 
@@ -451,7 +371,7 @@ pg_leftovers_down() { # postgres instances a killed Patroni left running
   for n in "${PG_NODES[@]}"; do
     [ -f "$RUN/pg/pg$n/data/postmaster.pid" ] || continue
     pid=$(head -1 "$RUN/pg/pg$n/data/postmaster.pid" | tr -dc '0-9')
-    if pid_alive "$pid"; then
+    if alive "$pid"; then
       log "pg$n: PostgreSQL left running without its Patroni: immediate stop"
       runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$RUN/pg/pg$n/data" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
         kill -KILL "$pid" 2>/dev/null || true
@@ -483,7 +403,6 @@ heal() { # removes every rule `partition` added, and only those
   [ "$removed" = 0 ] || log "heal: $removed partition rules removed"
 }
 
-# --- the application and nginx -----------------------------------------------------------------
 
 apps_up() {
   local -a env_vars
@@ -491,18 +410,12 @@ apps_up() {
   env "${env_vars[@]}" "$PESSOAS" migrate >>"$LOGS/migrate.log" 2>&1 ||
     { tail -n 20 "$LOGS/migrate.log" >&2; fail "pessoas migrate failed"; }
   supervisorctl start 'pessoas:*' >/dev/null
-
   mkdir -p "$RUN/nginx"
   ln -sfn "$ROOT/deploy/nginx/nginx.conf" "$RUN/nginx/nginx.conf"
   local n
   for n in "${APIS[@]}"; do echo "server unix:$RUN/api$n.sock max_fails=3 fail_timeout=2s;"; done \
     >"$RUN/nginx/upstream-servers.conf"
-  (
-    close_inherited_fds
-    export "$CLUSTER_MARK=$RUN"
-    exec nginx -p "$RUN/nginx/" -c "$RUN/nginx/nginx.conf" -e "$LOGS/nginx-error.log" \
-      -g "pid $RUN/nginx/nginx.pid; user root;"
-  )
+  supervisorctl start nginx >/dev/null
   wait_for "every API and nginx on :9999" "$PESSOAS_UP_TIMEOUT" apps_answer
   # Ready = the API's PostgreSQL primary answers (Redis and RabbitMQ are optional on every route).
   wait_for "every API ready" "$PESSOAS_UP_TIMEOUT" apps_ready
@@ -516,15 +429,6 @@ apps_ready() {
   local n
   for n in "${APIS[@]}"; do curl -sf -m 2 --unix-socket "$RUN/api$n.sock" http://localhost/ready >/dev/null || return 1; done
 }
-nginx_down() {
-  local pid
-  pid=$(pid_in "$RUN/nginx/nginx.pid")
-  pid_alive "$pid" || return 0
-  kill -QUIT "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.2; done
-  pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
-  return 0
-}
 
 # --- commands ----------------------------------------------------------------------------------
 
@@ -534,16 +438,17 @@ up() {
   [ ! -e "$RUN" ] || die "$RUN exists: a cluster is up or was not taken down (cluster.sh down)"
   tcp_open 127.0.0.1 9999 && die "something already listens on :9999"
   ensure_packages
+  ensure_nginx
   mkdir -p "$LOGS"
   trap 'log "cluster up failed; logs kept in run/cluster-failed-logs/; taking it down"; keep_logs; down; exit 1' ERR
-  log "RabbitMQ: three nodes"
-  rabbit_up
-  log "Redis: primary, replica, three Sentinels"
-  redis_up
-  log "etcd (three members) and PostgreSQL 15 under Patroni (two nodes), under supervisord"
+  rabbit_prepare
+  redis_prepare
   pg_prepare
   render
-  supervisor_up
+  log "supervisord: RabbitMQ (three nodes), Redis (primary, replica, three Sentinels), etcd (three members), PostgreSQL 15 under Patroni (two nodes)"
+  supervisor_start "$SUPERVISOR_CONF" "$RUN/supervisord.pid" "$LOGS/supervisord.log" "$CLUSTER_MARK"
+  rabbit_up
+  redis_up
   pg_up
   log "pessoas: migrate, three APIs, two workers, nginx"
   apps_up
@@ -558,28 +463,29 @@ keep_logs() {
   for n in "${RABBIT_NODES[@]}"; do cp -r "$RUN/rabbitmq/c$n/log" "$ROOT/run/cluster-failed-logs/rabbit-c$n" 2>/dev/null || true; done
 }
 
+
 down() {
   heal # a partition scenario that died halfway must not leave its rules behind
   [ -d "$RUN" ] || {
     log "no cluster under $RUN"
     return 0
   }
-  nginx_down
-  supervisor_down # the APIs and workers, then each Patroni with its PostgreSQL, then etcd
+  # supervisord stops nginx, the application, each Patroni with its PostgreSQL, then the engines,
+  # one group after the other, each program within its stopwaitsecs: it gets that long and more.
+  stop_pid "$(pid_of "$RUN/supervisord.pid")" "supervisord (and all it runs)" $((2 * PESSOAS_STOP_TIMEOUT + 90 + 60 + 3 * 30 + 10))
   pg_leftovers_down
-  redis_down
-  rabbit_down
   # Whatever is left of this cluster and only of it (a supervisord killed outright, say).
   local pid
-  for pid in $(marked_pids); do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do [ -z "$(marked_pids)" ] && break; sleep 0.2; done
-  for pid in $(marked_pids); do
+  for pid in $(marked_pids "$CLUSTER_MARK"); do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do [ -z "$(marked_pids "$CLUSTER_MARK")" ] && break; sleep 0.2; done
+  for pid in $(marked_pids "$CLUSTER_MARK"); do
     log "still running after down: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80): SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   done
   rm -rf "$RUN"
   log "cluster down; $RUN removed"
 }
+
 
 status() {
   local n port
@@ -620,18 +526,18 @@ case "${1:-}" in
 up) up ;;
 # Used by the fault scenarios (tests/cluster_faults): start one node again after a fault, stop and
 # start a PostgreSQL node (its Patroni stops its PostgreSQL), partition a node and heal.
-start-rabbit) rabbit_start "$2" && wait_for "RabbitMQ node c$2" 120 tcp_open 127.0.0.1 $((RABBIT_PORT_BASE + $2)) ;;
-start-redis) redis_start "$2" && wait_for "Redis $2" 30 redis_answers "$([ "$2" = primary ] && echo "$REDIS_PRIMARY" || echo "$REDIS_REPLICA")" ;;
+start-rabbit) supervisorctl start "rabbitmq:rabbit$2" && wait_for "RabbitMQ node c$2" 120 rabbit_answers "$2" ;;
+start-redis) supervisorctl start "redis:redis-$2" && wait_for "Redis $2" 30 redis_answers "$(redis_port "$2")" ;;
 stop-pg) supervisorctl stop "postgres:$2" ;;
 start-pg) supervisorctl start "postgres:$2" ;;
 pg-state) pg_state json ;;
 partition) partition "${2:?usage: $0 partition N (the node on 127.0.0.1N)}" ;;
 heal) heal ;;
-rabbit-up) mkdir -p "$LOGS" && rabbit_up ;; # one engine alone, for debugging
+ctl) shift && supervisorctl "$@" ;; # supervisorctl on the cluster's supervisord
 rabbitctl) shift && rabbitctl "$@" ;;
 check) check ;;
 down) down ;;
 status) status ;;
 env) app_env ;;
-*) die "usage: $0 up|down|status|check|env" ;;
+*) die "usage: $0 up|down|status|check|env|ctl ARGS" ;;
 esac

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shell functions shared by deploy/local/stack.sh and .ci/run (source it; bash only).
+# Shell functions shared by deploy/local/stack.sh, deploy/cluster/cluster.sh and .ci/run (source it;
+# bash only).
 #
 # The backing services are the machine's own (python-svc kind): PostgreSQL, Redis and RabbitMQ
 # from Debian's packages. These functions install a missing one, start a stopped one with the
@@ -120,8 +121,9 @@ ensure_redis() {
   if ! redis_up; then
     log "Redis is not answering: starting it"
     mkdir -p /var/lib/redis /var/log/redis
+    # shellcheck disable=SC2086 # REDIS_EXTRA_ARGS: more arguments, word for word (stack.sh redis-start)
     redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-      --dir /var/lib/redis --logfile /var/log/redis/ci.log </dev/null ||
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log ${REDIS_EXTRA_ARGS:-} </dev/null ||
       log "redis-server failed to start; waiting anyway"
   fi
   wait_for Redis 30 redis_up ||
@@ -148,4 +150,96 @@ ensure_services() {
 ensure_nginx() {
   command -v nginx >/dev/null || apt_install nginx
   command -v nginx >/dev/null || die "nginx is still missing after apt-get install nginx"
+}
+
+# --- supervisord: what deploy/local/stack.sh and deploy/cluster/cluster.sh share ---------------
+
+# fill TEMPLATE NAME=VALUE...: the template with each @NAME@ replaced (% doubled, as supervisord's
+# ini wants). The pattern and the replacement are quoted: unquoted, bash 5.2 puts the matched
+# @NAME@ in place of each & of a value (patsub_replacement; URLs and `a && b` have some).
+fill() {
+  local text key value pair
+  text=$(<"$1")
+  shift
+  for pair in "$@"; do
+    key=${pair%%=*} value=${pair#*=}
+    text=${text//"@$key@"/"${value//%/%%}"}
+  done
+  printf '%s\n' "$text"
+}
+
+alive() { # PID: running (a zombie, not yet reaped, counts as gone)
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
+    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+pid_of() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
+
+# Long-lived children must not keep the caller's descriptors beyond stdin/stdout/stderr: under
+# `flock /tmp/pessoas-machine.lock make stack` they would hold the lock for as long as they run.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
+# marked_pids MARK=VALUE: the processes whose environment holds it. Each script sets its mark in
+# supervisord's environment, so every process of its tree carries it, whatever it forks or
+# execs: `down` finds what a supervisord killed outright left, and nothing else.
+marked_pids() {
+  local environ pid
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/} pid=${pid%/environ}
+    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
+    grep -qzxF "$1" "$environ" 2>/dev/null && echo "$pid"
+  done
+  return 0
+}
+
+# stop_pid PID WHAT SECONDS: SIGTERM, wait until it is gone, SIGKILL after SECONDS.
+stop_pid() {
+  local pid=$1 what=$2 deadline=$((SECONDS + $3))
+  alive "$pid" || return 0
+  log "stopping $what (pid $pid, SIGTERM)"
+  kill -TERM "$pid" 2>/dev/null || true
+  while alive "$pid"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "$what still runs after $3 s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+  done
+}
+
+# supervisor_start CONF PIDFILE LOG MARK=VALUE [JOIN_COMMAND...]: supervisord in the background,
+# in a session of its own (a Ctrl-C where the script ran does not reach it), with no inherited
+# descriptor and the mark in its environment. JOIN_COMMAND, when given, runs first in the shell
+# that then becomes supervisord (the envelope's cgroups): all it starts is born there.
+supervisor_start() {
+  local conf=$1 pidfile=$2 logfile=$3 mark=$4
+  shift 4
+  (
+    if [ "$#" -gt 0 ]; then "$@" "$BASHPID"; fi
+    close_inherited_fds
+    export "${mark?}"
+    exec setsid "$SUPERVISORD" -c "$conf" </dev/null >>"$logfile" 2>&1
+  ) &
+  echo $! >"$pidfile" # supervisord writes the same pid there itself once it runs
+  wait_for supervisord 30 "$SUPERVISORCTL" -c "$conf" pid || {
+    log "ERROR: supervisord did not start (log: $logfile)"
+    return 1
+  }
+}
+
+# program NAME COMMAND [KEY=VALUE...]: one [program:NAME] from deploy/local/program.conf.in, with
+# the defaults below (LOGS from the caller).
+program() {
+  local name=$1 command=$2
+  shift 2
+  # The caller's KEY=VALUEs first: the first replacement of each @KEY@ is the one that counts.
+  fill "$ROOT/deploy/local/program.conf.in" "$@" NAME="$name" COMMAND="$command" LOGS="$LOGS" \
+    USER="$(id -un)" AUTOSTART=false AUTORESTART=true PRIORITY=500 STOPSIGNAL=TERM \
+    STOP_TIMEOUT="${PESSOAS_STOP_TIMEOUT:-30}"
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The compose topology without Docker: nginx on :9999 in front of two API instances (round-robin)
-# and the worker, the three of them under supervisord (deploy/local/supervisord.conf.in: restarts
-# whatever dies), on a PostgreSQL 15 cluster of the stack's own (run/postgres/, port 5433, compose's
-# settings from deploy/local/postgres.conf) and this machine's Redis and RabbitMQ. Everything it
-# writes is under run/. The machine's default PostgreSQL cluster (5432) is never used nor touched.
+# and the worker, on a PostgreSQL 15 cluster of the stack's own (run/postgres/, port 5433, compose's
+# settings from deploy/local/postgres.conf) and this machine's Redis and RabbitMQ. nginx, the APIs,
+# the worker and that PostgreSQL are the programs of one supervisord (deploy/local/supervisord.conf.in
+# and program.conf.in, rendered into run/supervisord.conf: it restarts whatever dies and stops them
+# in order); this script renders it, starts each program with supervisorctl once what it needs
+# answers, and waits for the stack's health. Everything it writes is under run/. The machine's
+# default PostgreSQL cluster (5432) is never used nor touched.
 # Redis is used as it runs (the stack sets none of its configuration: other users share it); the
 # service needs it only as a cache, so it may be empty, restarted or evicting at any moment.
 #
@@ -21,7 +24,11 @@
 #                                  the stack's PostgreSQL included (its data stays in run/postgres/),
 #                                  and undo the envelope
 #   deploy/local/stack.sh pg-start / pg-stop
-#                                  start (initdb the first time) / stop the stack's PostgreSQL alone
+#                                  start (initdb the first time; supervisord too when it is not
+#                                  running) / stop the stack's PostgreSQL alone (supervisorctl)
+#   deploy/local/stack.sh redis-stop / redis-start / rabbitmq-stop / rabbitmq-start
+#                                  stop / start the machine's Redis or RabbitMQ (the fault suite);
+#                                  Redis comes back empty, with the memory bound it had
 #   deploy/local/stack.sh reset    delete the stack's own data: the rows of the pessoas and
 #                                  pessoas_search tables, the Redis keys under PESSOAS_REDIS_PREFIX,
 #                                  the messages of its queues
@@ -33,6 +40,8 @@
 #                                  run/prometheus-targets.json)
 #   deploy/local/stack.sh render-supervisor DIR
 #                                  write DIR/supervisord.conf, with DIR in run/'s place (tests run it)
+#   deploy/local/stack.sh ctl ARGS...
+#                                  supervisorctl on the stack's supervisord (status, restart api1...)
 #
 # Knobs (environment, with defaults):
 #   PESSOAS_STACK_PG_PORT 5433: the stack's PostgreSQL (on 127.0.0.1, socket in run/postgres/);
@@ -71,7 +80,6 @@ LOGS=$RUN/logs
 NGINX_DIR=$RUN/nginx
 SUPERVISOR_CONF=$RUN/supervisord.conf
 SUPERVISOR_PID=$RUN/supervisord.pid
-NGINX_PID=$NGINX_DIR/nginx.pid
 PESSOAS=${PESSOAS_EXECUTABLE:-$ROOT/.venv/bin/pessoas}
 PYTHON=$ROOT/.venv/bin/python
 SUPERVISORD=$ROOT/.venv/bin/supervisord
@@ -79,7 +87,7 @@ SUPERVISORCTL=$ROOT/.venv/bin/supervisorctl
 PROGRAMS=(api1 api2 worker)
 # Set in the environment of supervisord and so of every process it starts, whatever they exec or
 # fork: `down` finds this run's processes by it when supervisord itself was killed outright.
-STACK_MARK=PESSOAS_STACK_RUN_DIR
+STACK_MARK=PESSOAS_STACK_RUN_DIR=$RUN
 
 : "${PESSOAS_UPSTREAM:=uds}"
 : "${PESSOAS_API_PORTS:=9001 9002}"
@@ -96,12 +104,6 @@ read -r API1_PORT API2_PORT <<<"$PESSOAS_API_PORTS"
 read -r API1_METRICS_PORT API2_METRICS_PORT WORKER_METRICS_PORT <<<"$PESSOAS_METRICS_PORTS"
 CGROUP_CONTROLLERS=(cpu cpuacct memory)
 CG=/sys/fs/cgroup
-
-alive() { # PID: running (a zombie, not yet reaped by init, counts as gone)
-  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
-    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
-}
-pid_of() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
 
 # --- nginx -------------------------------------------------------------------------------------
 
@@ -132,14 +134,12 @@ render_nginx() { # DIR: nginx.conf (a link to the shared one) and upstream-serve
   } >"$dir/upstream-servers.conf"
 }
 
-nginx_args() { # the command line that runs (or signals) the local nginx
-  local globals="pid $NGINX_PID;"
+nginx_command() { # [-t]: the command line of the local nginx, in the foreground (supervisord's program)
+  local globals="daemon off; pid $NGINX_DIR/nginx.pid;"
   # Without `user`, workers started by root run as nobody, who cannot reach run/*.sock.
   [ "$(id -u)" = 0 ] && globals="$globals user root;"
-  printf '%s\0' -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" -e "$LOGS/nginx-error.log" -g "$globals"
+  echo "$(command -v nginx) -p $NGINX_DIR/ -c $NGINX_DIR/nginx.conf -e $LOGS/nginx-error.log -g \"$globals\" $*"
 }
-
-run_nginx() { local -a args; mapfile -d '' args < <(nginx_args); nginx "${args[@]}" "$@"; }
 
 # --- metrics -------------------------------------------------------------------------------------
 
@@ -162,97 +162,43 @@ with open(path, "w") as out:
 PY
 }
 
-# --- supervisord -------------------------------------------------------------------------------
-
-program_command() { # NAME -> its command line
-  case $1 in
-    api1 | api2)
-      local metrics_port=API${1#api}_METRICS_PORT
-      echo "$PESSOAS serve $(api_listen_args "${1#api}" "$2") --metrics-port ${!metrics_port}"
-      ;;
-    worker) echo "$PESSOAS worker $PESSOAS_WORKER_ARGS --metrics-port $WORKER_METRICS_PORT" ;;
-    embedded) echo "$EMBEDDED_COMMAND" ;;
-  esac
-}
-
-fill() { # TEMPLATE NAME=VALUE...: the template with each @NAME@ replaced (% doubled, as ini wants)
-  local text key value
-  text=$(<"$1")
-  shift
-  for pair in "$@"; do
-    key=${pair%%=*} value=${pair#*=}
-    text=${text//@$key@/${value//%/%%}}
-  done
-  printf '%s\n' "$text"
-}
-
-render_supervisor() { # DIR: DIR/supervisord.conf, with DIR as the run directory (logs in DIR/logs)
-  local dir=$1 name
-  mkdir -p "$dir/logs"
-  {
-    fill "$ROOT/deploy/local/supervisord.conf.in" RUN="$dir" LOGS="$dir/logs" ROOT="$ROOT" \
-      PYTHON="$PYTHON" PROGRAMS="$(IFS=,; echo "${PROGRAMS[*]}")"
-    for name in "${PROGRAMS[@]}"; do
-      fill "$ROOT/deploy/local/program.conf.in" NAME="$name" LOGS="$dir/logs" \
-        COMMAND="$(program_command "$name" "$dir")" STOP_TIMEOUT="$PESSOAS_STOP_TIMEOUT"
-    done
-  } >"$dir/supervisord.conf"
-}
-
-supervisorctl() { "$SUPERVISORCTL" -c "$SUPERVISOR_CONF" "$@"; }
-
-marked_pids() { # the processes carrying this run's mark (supervisord and all it started)
-  local environ pid
-  for environ in /proc/[0-9]*/environ; do
-    pid=${environ#/proc/} pid=${pid%/environ}
-    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
-    grep -qzxF "$STACK_MARK=$RUN" "$environ" 2>/dev/null && echo "$pid"
-  done
-  return 0
-}
-
 # --- the stack's PostgreSQL --------------------------------------------------------------------
 # A cluster of its own under run/postgres/ (data/, the socket, nothing else), with compose's
 # settings: the benchmark measures the tuned server compose deploys, and the machine's default
 # cluster (which the tests and CI use) is left alone. Its data stays between `down` and `up`, as
-# compose's named volume does; `reset` empties the table.
+# compose's named volume does; `reset` empties the table. supervisord runs its postmaster (as the
+# postgres user when root: initdb and postgres refuse root).
 
 PG_BIN=${PESSOAS_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=$RUN/postgres
 PG_DATA=$PG_DIR/data
-PG_LOG=$LOGS/postgres.log
 PG_PORT=$PESSOAS_STACK_PG_PORT
-PG_SETTINGS=$ROOT/deploy/local/postgres.conf
-# Its process titles read "postgres: pessoas-stack: ...": bench/server_cpu.py counts exactly those.
+# Its process titles read "postgres: pessoas-stack: ...": bench/server_cpu.py counts exactly those
+# (and the postmaster by its data directory, run/postgres/data).
 PG_CLUSTER_NAME=pessoas-stack
+PG_OWNER=$([ "$(id -u)" = 0 ] && echo postgres || id -un)
 
-as_pg_owner() { # COMMAND...: as the postgres user when root (initdb and postgres refuse root)
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-stack_pg_ctl() { as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" "$@"; }
+as_pg_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 stack_pg_up() { "$PG_BIN/pg_isready" -q -t 2 -h 127.0.0.1 -p "$PG_PORT"; }
-stack_pg_pid() { [ -s "$PG_DATA/postmaster.pid" ] && head -1 "$PG_DATA/postmaster.pid" | tr -dc '0-9'; }
 
-stack_pg_prepare() { # directories the owner can reach, the cluster made once, the settings refreshed
+stack_pg_prepare() { # one-time set-up: the cluster made once, the settings refreshed at each start
   [ -x "$PG_BIN/initdb" ] || apt_install postgresql-15
   mkdir -p "$PG_DIR" "$LOGS"
-  touch "$PG_LOG"
   if [ "$(id -u)" = 0 ]; then
     chmod 711 "$ROOT/run" # the postgres user must reach run/postgres/ (and nothing else in run/)
-    chown postgres: "$PG_DIR" "$PG_LOG"
+    chown postgres: "$PG_DIR"
   fi
   if [ ! -s "$PG_DATA/PG_VERSION" ]; then
     log "initdb: the stack's PostgreSQL cluster in ${PG_DATA#"$ROOT"/}"
     as_pg_owner "$PG_BIN/initdb" -D "$PG_DATA" -U pessoas --auth=trust -E UTF8 --locale=C.UTF-8 \
-      </dev/null >>"$PG_LOG" 2>&1 || { tail -n 20 "$PG_LOG" >&2; die "initdb failed (log: run/logs/postgres.log)"; }
+      </dev/null >>"$LOGS/postgres.log" 2>&1 || { tail -n 20 "$LOGS/postgres.log" >&2; die "initdb failed (log: run/logs/postgres.log)"; }
     {
       echo "# deploy/local/stack.sh: compose's settings, then what only the local cluster needs"
       echo "include 'compose-settings.conf'"
       echo "include 'local.conf'"
     } | as_pg_owner tee -a "$PG_DATA/postgresql.conf" >/dev/null
   fi
-  # Written at each start, so a change of deploy/local/postgres.conf reaches an existing cluster.
-  as_pg_owner tee "$PG_DATA/compose-settings.conf" <"$PG_SETTINGS" >/dev/null
+  as_pg_owner tee "$PG_DATA/compose-settings.conf" <"$ROOT/deploy/local/postgres.conf" >/dev/null
   as_pg_owner tee "$PG_DATA/local.conf" >/dev/null <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
@@ -261,28 +207,74 @@ cluster_name = '$PG_CLUSTER_NAME'
 CONF
 }
 
-stack_pg_start() {
+stack_pg_start() { # supervisord's postgres program (supervisord first, when it is not running)
   if stack_pg_up; then return 0; fi
   if ss -Hltn "sport = :$PG_PORT" | grep -q .; then
     die "port $PG_PORT is taken by another process: PESSOAS_STACK_PG_PORT to choose another"
   fi
   stack_pg_prepare
+  running_supervisor >/dev/null || { render_supervisor "$RUN" && supervisor_start_here; }
   log "starting the stack's PostgreSQL on 127.0.0.1:$PG_PORT (${PG_DATA#"$ROOT"/})"
-  # The server must not keep the caller's descriptors (the machine lock): see close_inherited_fds.
-  # pg_ctl puts it in a session of its own, so a Ctrl-C where `up` ran does not reach it.
-  (close_inherited_fds && stack_pg_ctl -w -t 60 start </dev/null >/dev/null) ||
-    { tail -n 20 "$PG_LOG" >&2; die "the stack's PostgreSQL did not start (log: run/logs/postgres.log)"; }
-  wait_for "the stack's PostgreSQL" 30 stack_pg_up || die "the stack's PostgreSQL does not answer on $PG_PORT"
+  supervisorctl start postgres >/dev/null ||
+    { tail -n 20 "$LOGS/postgres.log" >&2; die "the stack's PostgreSQL did not start (log: run/logs/postgres.log)"; }
+  wait_for "the stack's PostgreSQL" 60 stack_pg_up || die "the stack's PostgreSQL does not answer on $PG_PORT"
   if [ -z "$(psql "$PG_ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = 'pessoas'" </dev/null)" ]; then
     psql "$PG_ADMIN_URL" -q -c "CREATE DATABASE pessoas" </dev/null || die "cannot create database pessoas"
   fi
 }
 
-stack_pg_stop() {
-  [ -s "$PG_DATA/postmaster.pid" ] || return 0
-  log "stopping the stack's PostgreSQL (pid $(stack_pg_pid), fast shutdown)"
-  stack_pg_ctl -m fast -w -t 60 stop </dev/null >/dev/null ||
-    log "pg_ctl stop failed (log: run/logs/postgres.log)"
+stack_pg_stop() { # its fast shutdown (SIGINT), through supervisord
+  running_supervisor >/dev/null || return 0
+  log "stopping the stack's PostgreSQL (fast shutdown)"
+  supervisorctl stop postgres >/dev/null || log "supervisorctl stop postgres failed (log: run/logs/postgres.log)"
+}
+
+# --- supervisord -------------------------------------------------------------------------------
+
+program_command() { # NAME [RUN_DIR] -> its command line
+  case $1 in
+    api1 | api2)
+      local metrics_port=API${1#api}_METRICS_PORT
+      echo "$PESSOAS serve $(api_listen_args "${1#api}" "${2:-$RUN}") --metrics-port ${!metrics_port}"
+      ;;
+    worker) echo "$PESSOAS worker $PESSOAS_WORKER_ARGS --metrics-port $WORKER_METRICS_PORT" ;;
+    # Only PESSOAS_SQLITE_PATH: the URLs this script exports for the full stack must not reach it.
+    embedded)
+      echo "env -u PESSOAS_DATABASE_URL -u PESSOAS_REDIS_URL -u PESSOAS_AMQP_URL PESSOAS_STORAGE=sqlite" \
+        "PESSOAS_SQLITE_PATH=$EMBEDDED_DB $PESSOAS serve --host 127.0.0.1 --port 9999"
+      ;;
+  esac
+}
+
+render_supervisor() { # DIR: DIR/supervisord.conf, with DIR as the run directory (logs in DIR/logs)
+  local dir=$1 name LOGS=$1/logs
+  mkdir -p "$LOGS"
+  {
+    fill "$ROOT/deploy/local/supervisord.conf.in" RUN="$dir" LOGS="$LOGS" ROOT="$ROOT" \
+      PROGRAMS="$(IFS=,; echo "${PROGRAMS[*]}")"
+    for name in "${PROGRAMS[@]}"; do
+      program "$name" "$(program_command "$name" "$dir")" STOP_TIMEOUT="$PESSOAS_STOP_TIMEOUT"
+    done
+    if [ "${PROGRAMS[*]}" != embedded ]; then
+      # Started first, stopped last: the worker, stopped before it, may commit a batch on its way out.
+      program postgres "$PG_BIN/postgres -D $PG_DATA" USER="$PG_OWNER" PRIORITY=100 STOPSIGNAL=INT \
+        STOP_TIMEOUT=60
+      # Started last, once the instances answer; stopped first (graceful quit).
+      program nginx "$(nginx_command)" PRIORITY=300 STOPSIGNAL=QUIT STOP_TIMEOUT="$PESSOAS_STOP_TIMEOUT"
+    fi
+  } >"$dir/supervisord.conf"
+}
+
+supervisorctl() { "$SUPERVISORCTL" -c "$SUPERVISOR_CONF" "$@"; }
+running_supervisor() { local pid; pid=$(pid_of "$SUPERVISOR_PID"); alive "$pid" && echo "$pid"; }
+
+# With ENVELOPE=1 the shell that becomes supervisord joins the envelope first: every process of
+# the stack (PostgreSQL, the APIs, the worker, nginx, their restarts) is born inside it.
+supervisor_start_here() {
+  local join=()
+  [ "$ENVELOPE" = 1 ] && join=(envelope_join)
+  log "starting supervisord (config run/supervisord.conf)"
+  supervisor_start "$SUPERVISOR_CONF" "$SUPERVISOR_PID" "$LOGS/supervisord.log" "$STACK_MARK" "${join[@]}"
 }
 
 # --- the envelope (cgroup v1) ------------------------------------------------------------------
@@ -331,12 +323,8 @@ descendants() { # PID...: those processes and all their descendants
   done
 }
 
-system_service_pids() { # NAME PID... for the stack's PostgreSQL, Redis and RabbitMQ
+system_service_pids() { # NAME PID... for the machine's Redis and RabbitMQ
   local redis_pid
-  # The postmaster and its children (backends forked later are born where it is); never the
-  # machine's default cluster, which runs as the same user.
-  # shellcheck disable=SC2046 # empty when the cluster is not running
-  echo "postgresql $(descendants $(stack_pg_pid) | tr '\n' ' ')"
   redis_pid=$(redis-cli -u "$PESSOAS_REDIS_URL" info server 2>/dev/null | tr -d '\r' |
     sed -n 's/^process_id://p')
   # shellcheck disable=SC2086 # empty when Redis does not say
@@ -364,14 +352,12 @@ envelope_move_system_services() {
 envelope_report_stack() {
   local pids pid in=0 total=0
   # shellcheck disable=SC2046
-  pids=$(descendants $(pid_of "$SUPERVISOR_PID") $(pid_of "$NGINX_PID"))
-  # shellcheck disable=SC2086
-  envelope_join $pids # any stray: already in by inheritance, this only makes sure
+  pids=$(descendants $(pid_of "$SUPERVISOR_PID"))
   for pid in $pids; do
     total=$((total + 1))
     envelope_in_group "$pid" && in=$((in + 1))
   done
-  log "envelope: stack (supervisor, APIs, worker, nginx): $in of $total processes in the groups"
+  log "envelope: stack (supervisord and all it runs): $in of $total processes in the groups"
 }
 
 envelope_remove() {
@@ -396,26 +382,17 @@ envelope_remove() {
 
 # --- up / down / status / reset ----------------------------------------------------------------
 
-running_supervisor() { local pid; pid=$(pid_of "$SUPERVISOR_PID"); alive "$pid" && echo "$pid"; }
-
-instance_health() { # N
+instance_get() { # N PATH
   if [ "$PESSOAS_UPSTREAM" = uds ]; then
-    curl -sf -m 2 --unix-socket "$RUN/api$1.sock" http://localhost/health
+    curl -sf -m 2 -o /dev/null --unix-socket "$RUN/api$1.sock" "http://localhost$2"
   else
     local port=API$1_PORT
-    curl -sf -m 2 "http://127.0.0.1:${!port}/health"
+    curl -sf -m 2 -o /dev/null "http://127.0.0.1:${!port}$2"
   fi
 }
-stack_health() { instance_health 1 && instance_health 2 && curl -sf -m 2 http://127.0.0.1:9999/health; }
-instance_ready() { # N: /ready answers 200 (the instance's PostgreSQL answers)
-  if [ "$PESSOAS_UPSTREAM" = uds ]; then
-    curl -sf -m 2 -o /dev/null --unix-socket "$RUN/api$1.sock" http://localhost/ready
-  else
-    local port=API$1_PORT
-    curl -sf -m 2 -o /dev/null "http://127.0.0.1:${!port}/ready"
-  fi
-}
-stack_ready() { instance_ready 1 && instance_ready 2; }
+instances_health() { instance_get 1 /health && instance_get 2 /health; }
+stack_health() { instances_health && curl -sf -m 2 -o /dev/null http://127.0.0.1:9999/health; }
+stack_ready() { instance_get 1 /ready && instance_get 2 /ready; } # their PostgreSQL answers them
 
 tail_logs() {
   local f
@@ -426,126 +403,92 @@ tail_logs() {
   done
 }
 
-# The long-lived processes (supervisor, nginx) must not keep the caller's descriptors beyond
-# stdin/stdout/stderr: under `flock /tmp/pessoas-machine.lock make stack` they would inherit the
-# lock's descriptor and hold the lock for as long as the stack runs, even after flock exits.
-close_inherited_fds() {
-  local fd
-  for fd in /proc/"$BASHPID"/fd/*; do
-    fd=${fd##*/}
-    if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
-  done
+failed() { # WHAT: the logs, the stack taken down, exit 1
+  tail_logs
+  printf '\n' >&2
+  log "$1: stopping the stack"
+  cmd_down >&2 || true
+  die "deploy/local/stack.sh ${COMMAND:-up} failed: $1 (logs above, in run/logs/)"
 }
 
-# Both start from a shell that first joins the envelope (with ENVELOPE=1): whatever they fork
-# afterwards, restarts included, is born inside it.
-# supervisord runs in its own session (setsid), so a Ctrl-C where `up` ran does not reach it.
-start_supervisor() { # (run in the background: its pid is $!)
-  [ "$ENVELOPE" = 1 ] && envelope_join "$BASHPID"
-  close_inherited_fds
-  export "$STACK_MARK=$RUN"
-  exec setsid "$SUPERVISORD" -c "$SUPERVISOR_CONF"
+port_9999_free() {
+  if tcp_open 127.0.0.1 9999; then
+    die "port 9999 is taken by another process: $(ss -Hltnp 'sport = :9999' | head -1)"
+  fi
 }
-start_nginx() { (
-  [ "$ENVELOPE" = 1 ] && envelope_join "$BASHPID"
-  close_inherited_fds
-  run_nginx
-); }
+
+envelope_prepare() { # with ENVELOPE=1 the cgroups; without, remove what an earlier run left
+  if [ "$ENVELOPE" = 1 ]; then
+    envelope_create
+  elif [ -d "$(cg_dir cpu)" ]; then
+    log "ENVELOPE is not 1: removing the envelope left by an earlier run"
+    envelope_remove
+  fi
+}
 
 cmd_up() {
   [ -x "$PESSOAS" ] || die "$PESSOAS is missing: build the venv first (make stack does)"
   [ -x "$SUPERVISORD" ] || die "$SUPERVISORD is missing: install the stack set first (make stack does)"
-  if pid=$(running_supervisor); then
+  if pid=$(running_supervisor) && stack_health; then
     log "the stack is already up (supervisor pid $pid); 'deploy/local/stack.sh down' first to restart it"
-    stack_health >/dev/null || die "...but it does not answer on :9999/health"
     return 0
+  elif [ -n "$pid" ]; then
+    [ "$ENVELOPE" = 1 ] && die "a supervisord runs outside the envelope (pid $pid): 'deploy/local/stack.sh down' first"
+    log "supervisord runs (pid $pid), the stack does not answer: starting what is missing"
   fi
   ensure_nginx
   ensure_redis
   ensure_rabbitmq
   mkdir -p "$LOGS"
+  render_nginx "$NGINX_DIR"
+  eval "$(nginx_command -t -q)" 2>>"$LOGS/nginx-error.log" </dev/null ||
+    { tail -n 5 "$LOGS/nginx-error.log" >&2; die "nginx -t failed on $NGINX_DIR/nginx.conf"; }
+  running_supervisor >/dev/null || port_9999_free
+  if ! running_supervisor >/dev/null; then
+    envelope_prepare
+    [ "$ENVELOPE" = 1 ] && envelope_move_system_services
+    rm -f "$RUN"/api*.sock
+    render_supervisor "$RUN"
+    supervisor_start_here
+  fi
+  write_prometheus_targets "$RUN/prometheus-targets.json"
   stack_pg_start
 
   log "pessoas migrate"
   "$PESSOAS" migrate </dev/null >>"$LOGS/migrate.log" 2>&1 ||
     { tail -n 30 "$LOGS/migrate.log" >&2; die "pessoas migrate failed (log: run/logs/migrate.log)"; }
 
-  render_nginx "$NGINX_DIR"
-  run_nginx -t -q 2>>"$LOGS/nginx-error.log" ||
-    { tail -n 5 "$LOGS/nginx-error.log" >&2; die "nginx -t failed on $NGINX_DIR/nginx.conf"; }
-  if alive "$(pid_of "$NGINX_PID")"; then
-    die "an nginx from an earlier run is still up (pid $(pid_of "$NGINX_PID")): run 'deploy/local/stack.sh down'"
-  fi
-  if tcp_open 127.0.0.1 9999; then
-    die "port 9999 is taken by another process: $(ss -Hltnp 'sport = :9999' | head -1)"
-  fi
-
-  if [ "$ENVELOPE" = 1 ]; then
-    envelope_create
-    envelope_move_system_services
-  elif [ -d "$(cg_dir cpu)" ]; then
-    log "ENVELOPE is not 1: removing the envelope left by an earlier run"
-    envelope_remove
-  fi
-
-  rm -f "$RUN"/api*.sock
-  render_supervisor "$RUN"
-  write_prometheus_targets "$RUN/prometheus-targets.json"
-  log "starting supervisord: ${PROGRAMS[*]} ($PESSOAS_UPSTREAM upstreams; config run/supervisord.conf)"
-  start_supervisor </dev/null >>"$LOGS/supervisord.log" 2>&1 &
-  echo $! >"$SUPERVISOR_PID" # supervisord writes the same pid there itself once it runs
-
-  log "starting nginx on :9999"
-  start_nginx </dev/null 2>>"$LOGS/nginx-error.log" ||
-    { tail_logs; cmd_down >&2 || true; die "nginx did not start (run/logs/nginx-error.log)"; }
-
-  log "waiting up to ${PESSOAS_UP_TIMEOUT}s for both instances and :9999/health"
-  if ! wait_for "the stack" "$PESSOAS_UP_TIMEOUT" stack_health; then
-    tail_logs
-    printf '\n' >&2
-    log "the stack did not answer within ${PESSOAS_UP_TIMEOUT}s: stopping it"
-    cmd_down >&2 || true
-    die "deploy/local/stack.sh up failed: no answer from http://127.0.0.1:9999/health (logs above, in run/logs/)"
-  fi
+  log "starting ${PROGRAMS[*]} ($PESSOAS_UPSTREAM upstreams), then nginx on :9999"
+  supervisorctl start 'pessoas:*' >/dev/null || failed "supervisorctl start pessoas:* failed"
+  wait_for "both instances" "$PESSOAS_UP_TIMEOUT" instances_health ||
+    failed "no answer from both instances' /health within ${PESSOAS_UP_TIMEOUT}s"
+  supervisorctl start nginx >/dev/null || failed "nginx did not start (run/logs/nginx-error.log)"
+  wait_for "the stack" "$PESSOAS_UP_TIMEOUT" stack_health ||
+    failed "no answer from http://127.0.0.1:9999/health within ${PESSOAS_UP_TIMEOUT}s"
   # Ready = PostgreSQL answers the instance (its first probe runs a moment after the start).
   log "waiting up to ${PESSOAS_UP_READY_TIMEOUT}s for both instances' /ready"
   if ! wait_for "both instances ready" "$PESSOAS_UP_READY_TIMEOUT" stack_ready; then
     log "not ready within ${PESSOAS_UP_READY_TIMEOUT}s: creations answer 503 until it is (see /ready's reasons)"
   fi
   [ "$ENVELOPE" = 1 ] && envelope_report_stack
-  log "up: http://127.0.0.1:9999 (supervisor pid $(pid_of "$SUPERVISOR_PID"), nginx pid $(pid_of "$NGINX_PID"); logs in run/logs/)"
+  log "up: http://127.0.0.1:9999 (supervisor pid $(pid_of "$SUPERVISOR_PID"); deploy/local/stack.sh ctl status; logs in run/logs/)"
 }
 
 EMBEDDED_DB=$RUN/embedded/pessoas.sqlite3
 
-cmd_up_embedded() {
+cmd_up_embedded() { # with ENVELOPE=1, `pessoas serve` is the envelope's only process: no services
   [ -x "$PESSOAS" ] || die "$PESSOAS is missing: build the venv first (make bench-embedded does)"
   if pid=$(running_supervisor); then die "a stack is already up (supervisor pid $pid): 'deploy/local/stack.sh down' first"; fi
-  if tcp_open 127.0.0.1 9999; then
-    die "port 9999 is taken by another process: $(ss -Hltnp 'sport = :9999' | head -1)"
-  fi
+  port_9999_free
   mkdir -p "$LOGS"
-  if [ "$ENVELOPE" = 1 ]; then
-    envelope_create # only this process goes in: it has no services behind it
-  elif [ -d "$(cg_dir cpu)" ]; then
-    log "ENVELOPE is not 1: removing the envelope left by an earlier run"
-    envelope_remove
-  fi
-  # Only PESSOAS_SQLITE_PATH: the URLs this script exports for the full stack must not reach it.
-  local serve="env -u PESSOAS_DATABASE_URL -u PESSOAS_REDIS_URL -u PESSOAS_AMQP_URL"
-  serve="$serve PESSOAS_STORAGE=sqlite PESSOAS_SQLITE_PATH=$EMBEDDED_DB $PESSOAS serve --host 127.0.0.1 --port 9999"
+  envelope_prepare
   PROGRAMS=(embedded)
-  EMBEDDED_COMMAND=$serve
   render_supervisor "$RUN"
-  log "starting supervisord: pessoas serve on :9999, SQLite at ${EMBEDDED_DB#"$ROOT"/}"
-  start_supervisor </dev/null >>"$LOGS/supervisord.log" 2>&1 &
-  echo $! >"$SUPERVISOR_PID"
-  log "waiting up to ${PESSOAS_UP_TIMEOUT}s for :9999/health"
-  if ! wait_for "pessoas serve" "$PESSOAS_UP_TIMEOUT" curl -sf -m 2 http://127.0.0.1:9999/health; then
-    tail_logs
-    cmd_down >&2 || true
-    die "deploy/local/stack.sh up-embedded failed: no answer from http://127.0.0.1:9999/health (logs above)"
-  fi
+  supervisor_start_here
+  log "pessoas serve on :9999, SQLite at ${EMBEDDED_DB#"$ROOT"/}"
+  supervisorctl start pessoas:embedded >/dev/null || failed "pessoas serve did not start"
+  wait_for "pessoas serve" "$PESSOAS_UP_TIMEOUT" curl -sf -m 2 http://127.0.0.1:9999/health ||
+    failed "no answer from http://127.0.0.1:9999/health"
   [ "$ENVELOPE" = 1 ] && envelope_report_stack
   log "up: http://127.0.0.1:9999 (supervisor pid $(pid_of "$SUPERVISOR_PID"); logs in run/logs/)"
 }
@@ -556,43 +499,17 @@ cmd_reset_embedded() {
   log "deleted ${EMBEDDED_DB#"$ROOT"/} (and its WAL)"
 }
 
-stop_pid() { # PID SIGNAL WHAT [SECONDS]: signal it and wait until it is gone (SIGKILL after SECONDS)
-  local pid=$1 sig=$2 what=$3 wait=${4:-$PESSOAS_STOP_TIMEOUT}
-  local deadline=$((SECONDS + wait))
-  alive "$pid" || return 0
-  log "stopping $what (pid $pid, SIG$sig)"
-  kill -s "$sig" "$pid" 2>/dev/null || true
-  while alive "$pid"; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "$what still runs after ${wait}s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-  done
-}
-
 cmd_down() {
   local pid
-  # supervisord gives each program PESSOAS_STOP_TIMEOUT seconds after SIGTERM, then SIGKILLs its
-  # process group; it gets a few seconds more than that itself.
-  stop_pid "$(pid_of "$SUPERVISOR_PID")" TERM "supervisord (it stops ${PROGRAMS[*]})" \
-    $((PESSOAS_STOP_TIMEOUT + 10))
+  # supervisord stops nginx, then the application (each program PESSOAS_STOP_TIMEOUT seconds after
+  # its signal, then SIGKILL to its process group), then PostgreSQL: it gets that long, and more.
+  stop_pid "$(pid_of "$SUPERVISOR_PID")" "supervisord (and all it runs)" $((2 * PESSOAS_STOP_TIMEOUT + 70))
   rm -f "$SUPERVISOR_PID"
   # Programs orphaned by a supervisord that was killed outright: this run's processes only.
-  for pid in $(marked_pids); do
-    stop_pid "$pid" TERM "orphaned $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)"
+  for pid in $(marked_pids "$STACK_MARK"); do
+    stop_pid "$pid" "orphaned $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)" "$PESSOAS_STOP_TIMEOUT"
   done
-  pid=$(pid_of "$NGINX_PID")
-  if alive "$pid"; then
-    log "stopping nginx (pid $pid, graceful quit)"
-    command -v nginx >/dev/null && run_nginx -s quit 2>>"$LOGS/nginx-error.log" || kill -QUIT "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + PESSOAS_STOP_TIMEOUT))
-    while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    alive "$pid" && { log "nginx still runs: SIGTERM"; kill -TERM "$pid" 2>/dev/null || true; }
-  fi
   rm -f "$RUN"/api*.sock
-  stack_pg_stop # last: the worker, stopped above, may have committed a batch on its way out
   if [ -d "$(cg_dir cpu)" ] || [ -d "$(cg_dir memory)" ] || [ -d "$(cg_dir cpuacct)" ]; then
     envelope_remove
   fi
@@ -602,23 +519,18 @@ cmd_down() {
 row() { printf '%-14s %s\n' "$1" "$2"; }
 
 cmd_status() {
-  local pid f s rc=0
+  local pid s n rc=0
   if pid=$(running_supervisor); then
     row supervisord "pid $pid"
-    for f in "${PROGRAMS[@]}"; do
-      s=$(supervisorctl status "pessoas:$f" 2>/dev/null) || true
-      row "$f" "$(echo "$s" | awk '{$1=""; print substr($0, 2)}')"
-    done
+    supervisorctl status 2>/dev/null | while read -r n s; do row "${n#pessoas:}" "$s"; done
   else
     row supervisord "not running"
     rc=3
   fi
-  pid=$(pid_of "$NGINX_PID")
-  if alive "$pid"; then row nginx "pid $pid (:9999)"; else row nginx "not running"; fi
   for n in 1 2; do
-    if instance_health "$n" >/dev/null 2>&1; then row "api$n health" ok; else row "api$n health" "no answer"; fi
+    if instance_get "$n" /health; then row "api$n health" ok; else row "api$n health" "no answer"; fi
   done
-  if curl -sf -m 2 http://127.0.0.1:9999/health >/dev/null; then row ":9999/health" ok; else row ":9999/health" "no answer"; rc=3; fi
+  if curl -sf -m 2 -o /dev/null http://127.0.0.1:9999/health; then row ":9999/health" ok; else row ":9999/health" "no answer"; rc=3; fi
   if [ -d "$(cg_dir cpu)" ]; then
     row envelope "$(cg_dir cpu): quota $(cat "$(cg_dir cpu)/cpu.cfs_quota_us")/$(cat "$(cg_dir cpu)/cpu.cfs_period_us") us, $(wc -l <"$(cg_dir cpu)/cgroup.procs") processes; $(grep -E '^(nr_throttled|throttled_time)' "$(cg_dir cpu)/cpu.stat" | tr '\n' ' ')"
     if [ -d "$(cg_dir memory)" ]; then
@@ -628,35 +540,55 @@ cmd_status() {
   else
     row envelope none
   fi
-  if stack_pg_up; then row postgres "up (the stack's, 127.0.0.1:$PG_PORT, pid $(stack_pg_pid))"; else row postgres DOWN; rc=3; fi
+  if stack_pg_up; then row postgres "up (the stack's, 127.0.0.1:$PG_PORT)"; else row postgres DOWN; rc=3; fi
   for s in redis rabbitmq; do
     if "${s}_up"; then row "$s" up; else row "$s" DOWN; rc=3; fi
   done
   return $rc
 }
 
-cmd_reset() {
-  local started_pg=""
+cmd_reset() { # with the stack down, its PostgreSQL is started for the reset and stopped again
+  local started=""
   ensure_redis
   ensure_rabbitmq
   [ -x "$PYTHON" ] || die "$PYTHON is missing: build the venv first (make stack-reset does)"
   if ! stack_pg_up; then
+    running_supervisor >/dev/null || started=1
     stack_pg_start
-    started_pg=1
   fi
-  "$PYTHON" "$ROOT/deploy/local/reset.py" </dev/null || {
-    [ -n "$started_pg" ] && stack_pg_stop
-    die "deploy/local/reset.py failed"
-  }
-  # Started only to be emptied: stopped again, so nothing is left running.
-  [ -n "$started_pg" ] && stack_pg_stop
-  if running_supervisor >/dev/null; then
+  "$PYTHON" "$ROOT/deploy/local/reset.py" </dev/null || { [ -z "$started" ] || cmd_down; die "deploy/local/reset.py failed"; }
+  if [ -n "$started" ]; then
+    cmd_down
+  elif running_supervisor >/dev/null; then
     log "note: the stack is up; messages a worker holds unacknowledged were not purged," \
       "and in-process state of the instances is theirs (down, reset, up for a clean start)"
   fi
 }
 
-case "${1:-}" in
+# --- the machine's Redis and RabbitMQ, stopped and started (the fault suite) -------------------
+# Started again with lib.sh's own command; Redis with the memory bound and policy it had.
+
+REDIS_MEMORY_FILE=$RUN/redis-memory.args
+cmd_redis_stop() {
+  local name value
+  mkdir -p "$RUN"
+  for name in maxmemory maxmemory-policy; do
+    value=$(redis-cli -u "$PESSOAS_REDIS_URL" config get "$name" 2>/dev/null | sed -n 2p)
+    if [ -n "$value" ]; then printf -- '--%s %s ' "$name" "$value"; fi
+  done >"$REDIS_MEMORY_FILE"
+  redis-cli -u "$PESSOAS_REDIS_URL" shutdown nosave >/dev/null 2>&1 || true
+  wait_for "Redis gone" 30 eval '! redis_up' || die "Redis still answers"
+}
+cmd_redis_start() {
+  REDIS_EXTRA_ARGS="$(cat "$REDIS_MEMORY_FILE" 2>/dev/null || true)" ensure_redis
+}
+cmd_rabbitmq_stop() {
+  rabbitmqctl stop </dev/null >/dev/null 2>&1 || true
+  wait_for "RabbitMQ gone" 60 eval '! rabbitmq_up' || die "RabbitMQ still answers"
+}
+
+COMMAND=${1:-}
+case "$COMMAND" in
   up) cmd_up ;;
   up-embedded) cmd_up_embedded ;;
   reset-embedded) cmd_reset_embedded ;;
@@ -664,6 +596,14 @@ case "${1:-}" in
   reset) cmd_reset ;;
   pg-start) stack_pg_start ;;
   pg-stop) stack_pg_stop ;;
+  redis-stop) cmd_redis_stop ;;
+  redis-start) cmd_redis_start ;;
+  rabbitmq-stop) cmd_rabbitmq_stop ;;
+  rabbitmq-start) ensure_rabbitmq ;;
+  ctl)
+    shift
+    supervisorctl "$@"
+    ;;
   status) cmd_status ;;
   render-nginx)
     [ -n "${2:-}" ] || die "usage: $0 render-nginx DIR"
@@ -678,7 +618,7 @@ case "${1:-}" in
     render_supervisor "$(cd "$2" && pwd)"
     ;;
   *)
-    sed -n '2,56p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -38,14 +38,6 @@ REDIS_PREFIX = os.environ.get("PESSOAS_REDIS_PREFIX", "pessoas:")
 AMQP_URL = os.environ.get("PESSOAS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 QUEUE = os.environ.get("PESSOAS_QUEUE_NAME", "pessoas")
 
-# The machine's own start command for its Redis (deploy/local/lib.sh): the fault suite restarts it
-# as the machine runs it, plus whatever maxmemory and policy it had when stopped (_redis_memory).
-REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
-    "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
-_redis_memory: list[str] = []
-
 
 def log(message: str) -> None:
     print(f"[faults {time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -311,49 +303,38 @@ def wait_until(what: str, check, timeout: float) -> float:  # type: ignore[no-un
     raise RuntimeError(f"{what} does not answer after {timeout:.0f} s")
 
 
+def stack(command: str, timeout: float = 180.0) -> None:
+    """One of deploy/local/stack.sh's commands (pg-stop, redis-start, ...)."""
+    sh(["deploy/local/stack.sh", command], timeout=timeout)
+
+
 def postgres_stop() -> None:
-    sh(["deploy/local/stack.sh", "pg-stop"], timeout=120)
+    """The stack's PostgreSQL, stopped through its supervisord (a fast shutdown)."""
+    stack("pg-stop", timeout=120)
 
 
 def postgres_start() -> float:
-    sh(["deploy/local/stack.sh", "pg-start"], timeout=120, check=False)
+    stack("pg-start", timeout=120)
     return wait_until("PostgreSQL", postgres_up, 120)
 
 
-def _redis_config(name: str) -> str | None:
-    done = subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "config", "get", name], capture_output=True, text=True, timeout=5
-    )
-    lines = done.stdout.splitlines()
-    return lines[1].strip() if done.returncode == 0 and len(lines) == 2 and lines[0] == name else None
-
-
 def redis_stop() -> None:
-    """Stops the machine's Redis, keeping nothing, after noting its memory bound and policy."""
-    _redis_memory.clear()
-    for name in ("maxmemory", "maxmemory-policy"):
-        value = _redis_config(name)
-        if value is not None:
-            _redis_memory.extend([f"--{name}", value])
-    sh(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False)
-    wait_until("Redis gone", lambda: not redis_up(), 30)
+    """Stops the machine's Redis, keeping nothing (stack.sh notes its memory bound and policy)."""
+    stack("redis-stop")
 
 
 def redis_start() -> float:
     """Starts it again, empty, as the machine does, with the bound and policy it had."""
-    Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-    Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
-    sh(REDIS_START + _redis_memory)
+    stack("redis-start")
     return wait_until("Redis", redis_up, 30)
 
 
 def rabbitmq_stop() -> None:
-    sh(["rabbitmqctl", "stop"], timeout=120, check=False)
-    wait_until("RabbitMQ gone", lambda: not rabbitmq_up(), 60)
+    stack("rabbitmq-stop", timeout=120)
 
 
 def rabbitmq_start() -> float:
-    sh(["rabbitmq-server", "-detached"], timeout=120, check=False)
+    stack("rabbitmq-start", timeout=200)
     return wait_until("RabbitMQ", rabbitmq_up, 180)
 
 

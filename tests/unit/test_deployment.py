@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.stack_supervisor import program_info, program_pid
+from tests.stack_supervisor import program_info, program_pid, rpc
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
@@ -495,8 +495,10 @@ role = sys.argv[1]  # serve or worker, as `pessoas` is called
 
 child = os.fork() if role == "worker" else None  # in its process group, as dramatiq's are
 if child == 0:
-    while True:
+    parent = os.getppid()
+    while os.getppid() == parent:  # stops once orphaned, as the worker's StopWhenOrphaned does
         time.sleep(0.05)
+    sys.exit(0)
 
 def stop(*_):
     if child:
@@ -522,7 +524,7 @@ def test_supervisord_restarts_a_dead_program_and_stops_gracefully(tmp_path: Path
     env = {**os.environ, "PESSOAS_EXECUTABLE": str(stand_in), "PESSOAS_STOP_TIMEOUT": "10"}
     subprocess.run(["bash", str(STACK), "render-supervisor", str(run)], check=True, env=env, timeout=60)
     conf = (run / "supervisord.conf").read_text()
-    assert "stopwaitsecs=10" in conf and "autorestart=true" in conf
+    assert "stopwaitsecs=10" in conf and "autorestart=true" in conf and "killasgroup=true" in conf
     logs = run / "logs"
     supervisord = subprocess.Popen(
         [str(Path(sys.executable).parent / "supervisord"), "-c", str(run / "supervisord.conf")],
@@ -544,6 +546,9 @@ def test_supervisord_restarts_a_dead_program_and_stops_gracefully(tmp_path: Path
         return info["statename"] if info else None
 
     try:
+        # stack.sh starts the programs itself, once what they need answers.
+        assert wait_until(lambda: program_info(run, "api1") is not None, 30), "supervisord does not answer"
+        rpc(run).supervisor.startProcessGroup("pessoas")
         # Each prints "started" once its SIGTERM handler is in place.
         assert wait_until(lambda: all(started(name) == 1 for name in PROGRAMS), 30)
         assert wait_until(lambda: all(state(name) == "RUNNING" for name in PROGRAMS), 30)
@@ -558,7 +563,7 @@ def test_supervisord_restarts_a_dead_program_and_stops_gracefully(tmp_path: Path
         assert wait_until(lambda: pid("worker") not in (None, first["worker"]), 10)
         assert pid("api2") == first["api2"]
         assert wait_until(lambda: started("api1") == 2 and started("worker") == 2, 10)
-        # What the dead worker left in its process group is killed too.
+        # What the dead worker left in its process group stops by itself, orphaned.
         assert wait_until(lambda: not alive(worker_child), 10), "the dead worker's child lives on"
 
         supervisord.send_signal(signal.SIGTERM)
