@@ -25,12 +25,17 @@ NEW_PESSOA_EXAMPLE: dict[str, Any] = {
 }
 PESSOA_EXAMPLE: dict[str, Any] = {"id": "f7379ae8-8f9b-4cd5-8221-51efe19e721b", **NEW_PESSOA_EXAMPLE}
 
-StackItem = Annotated[str, Field(min_length=1, max_length=STACK_ITEM_MAX)]
+# Every string refuses NUL (no text column stores it).
+NO_NUL = r"^[^\x00]*$"
+
+StackItem = Annotated[str, Field(min_length=1, max_length=STACK_ITEM_MAX, pattern=NO_NUL)]
 
 
 class NewPessoa(BaseModel):
-    apelido: str = Field(min_length=1, max_length=APELIDO_MAX, description="unique, case-sensitive")
-    nome: str = Field(min_length=1, max_length=NOME_MAX)
+    apelido: str = Field(
+        min_length=1, max_length=APELIDO_MAX, pattern=NO_NUL, description="unique, case-sensitive"
+    )
+    nome: str = Field(min_length=1, max_length=NOME_MAX, pattern=NO_NUL)
     nascimento: dt.date = Field(description="a real calendar date, YYYY-MM-DD")
     stack: list[StackItem] | None = Field(default=None, description="null or absent when none")
 
