@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pessoas import __version__
 from pessoas.domain.errors import StorageUnusable
@@ -43,26 +43,32 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
             "access_log": settings.access_log,
         },
     )
-    # Stock uvicorn, set through its public settings only (docs/operations.md, "HTTP limits").
     uvicorn.run(
         "pessoas.entrypoints.http.app:create_app",
         factory=True,
         host=host,
         port=port,
         uds=args.uds,
-        loop="uvloop",
-        http=_http_parser(args),
-        # h11 keeps at most this much of an incomplete request head, then answers 400 and closes.
-        h11_max_incomplete_event_size=settings.max_head_bytes,
         lifespan="on",
         access_log=False,  # the service's own access log (PESSOAS_ACCESS_LOG) carries the request id
         log_config=None,  # configure_logging above: uvicorn's lines are JSON too
         log_level=settings.log_level,
-        backlog=4096,
         timeout_graceful_shutdown=10,
-        timeout_keep_alive=settings.keepalive_timeout,
-        limit_concurrency=settings.max_connections or None,
+        **server_limits(args, settings),
     )
+
+
+def server_limits(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Stock uvicorn's public settings that bound what clients may do (docs/operations.md, "HTTP limits")."""
+    return {
+        "loop": "uvloop",
+        "http": _http_parser(args),
+        # h11 keeps at most this much of an incomplete request head, then answers 400 and closes.
+        "h11_max_incomplete_event_size": settings.max_head_bytes,
+        "backlog": 4096,
+        "timeout_keep_alive": settings.keepalive_timeout,
+        "limit_concurrency": settings.max_connections or None,
+    }
 
 
 def _http_parser(args: argparse.Namespace) -> str:
