@@ -4,11 +4,12 @@ The FastAPI registration is generated from these declarations (:func:`register_r
 /docs and /openapi.json show is what runs, and an error's status is written in one place.
 
 Each route is served by :class:`ContractAPIRoute`, FastAPI's ``APIRoute`` customised through the
-hook FastAPI documents for that ("Custom Request and APIRoute class"): its handler is the
-route's own ``respond``, which reads the request itself, so no dependency solving or validation
-runs per request. The class also answers HEAD wherever GET is answered (RFC 9110; the server
-leaves the body out), and answers a method the path does not serve with 405 and an ``Allow``
-header listing every method the path does serve, not only the one of the route matched first.
+public methods FastAPI documents for that ("Custom Request and APIRoute class"): its handler is
+the route's own ``respond``, which reads the request itself, so no dependency solving or
+validation runs per request. Its base, :class:`HeadServingRoute` (also under /health and
+/ready), answers HEAD wherever GET is answered (RFC 9110; the server leaves the body out), and a
+method the path does not serve with 405 and an ``Allow`` listing every method the path serves,
+not only those of the route Starlette's router happened to match first.
 """
 
 from __future__ import annotations
