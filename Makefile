@@ -13,7 +13,7 @@ LOCK   := requirements/lock.py
 # uv uses the interpreter named above and never downloads one.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test unit integration check lock-check lint typecheck layers lock lock-upgrade \
+.PHONY: run test unit integration check lock-check lint typecheck layers private-access lock lock-upgrade \
 	stack stack-down stack-reset bench bench-embedded faults mutation clean cluster cluster-down cluster-status cluster-faults
 
 $(UV): requirements/tools.txt
@@ -60,15 +60,20 @@ unit: $(VENV)/.set-dev
 integration: $(VENV)/.set-dev
 	$(BIN)/pytest tests/integration
 
-check: lock-check lint typecheck layers
+check: lock-check lint typecheck layers private-access
+
+## private-access: fails on a private attribute of another library's object in src/ (tools/private_access.py;
+## exceptions, each with its reason, in tools/private_access_allowlist.toml)
+private-access: $(VENV)/.set-dev
+	$(BIN)/python tools/private_access.py src
 
 ## lock-check: fails, saying to run `make lock`, when pyproject.toml's dependencies changed since the lock
 lock-check:
 	@$(PYTHON) $(LOCK) check && echo "lock: requirements/ matches pyproject.toml"
 
 lint: $(VENV)/.set-dev
-	$(BIN)/ruff check src tests bench requirements deploy
-	$(BIN)/ruff format --check src tests bench requirements deploy
+	$(BIN)/ruff check src tests bench requirements deploy tools
+	$(BIN)/ruff format --check src tests bench requirements deploy tools
 
 typecheck: $(VENV)/.set-dev
 	$(BIN)/mypy

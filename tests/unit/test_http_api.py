@@ -47,14 +47,9 @@ def settled(container):
     return wait
 
 
-@pytest.fixture(params=["fast dispatch", "FastAPI router"])
-async def client(request, container):
-    """The app as served, and the same app with its contract routes left to FastAPI's router.
-
-    Both paths run the handlers of one route table; running every test through both proves the
-    fast dispatch matches routes and reads parameters exactly as FastAPI does.
-    """
-    app = create_app(container, fast_dispatch=request.param == "fast dispatch")
+@pytest.fixture
+async def client(container):
+    app = create_app(container)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as http:

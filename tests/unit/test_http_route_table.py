@@ -1,5 +1,5 @@
-"""What the route table promises: HEAD wherever GET, an OpenAPI document that says what runs, and
-middleware that wraps the contract routes whichever way they are dispatched."""
+"""What the route table promises: HEAD wherever GET, 405 with every method the path serves, an
+OpenAPI document that says what runs, and middleware that wraps the contract routes."""
 
 import httpx
 import pytest
@@ -32,10 +32,10 @@ class StampRoute:
         await self.app(scope, receive, stamped)
 
 
-@pytest.fixture(params=["fast dispatch", "FastAPI router"])
-async def client(request):
+@pytest.fixture
+async def client():
     container = build_container(Settings(storage="memory", database_url=None, redis_url=None, amqp_url=None))
-    app = create_app(container, fast_dispatch=request.param == "fast dispatch")
+    app = create_app(container)
     app.add_middleware(StampRoute)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -82,18 +82,19 @@ def _operation(openapi, path, method):
 async def test_openapi_documents_the_201_location_and_the_id(openapi):
     created = _operation(openapi, "/pessoas", "post")["responses"]["201"]
     assert "Location" in created["headers"]
-    out = openapi["components"]["schemas"]["PessoaOut"]
+    out = openapi["components"]["schemas"]["Pessoa"]
     assert "id" in out["required"]
     assert "id" in out["examples"][0]
 
 
 async def test_openapi_writes_every_limit_as_the_domain_enforces_it(openapi):
     body = _operation(openapi, "/pessoas", "post")["requestBody"]["content"]["application/json"]["schema"]
-    fields = body["properties"]
+    assert body == {"$ref": "#/components/schemas/NewPessoa"}
+    fields = openapi["components"]["schemas"]["NewPessoa"]["properties"]
     assert fields["apelido"]["maxLength"] == APELIDO_MAX
     assert fields["nome"]["maxLength"] == NOME_MAX
     stack_items = next(option for option in fields["stack"]["anyOf"] if option.get("type") == "array")
-    assert stack_items["items"] == {"type": "string", "minLength": 1, "maxLength": STACK_ITEM_MAX}
+    assert stack_items["items"]["maxLength"] == STACK_ITEM_MAX
     assert openapi["components"]["schemas"]["SearchResults"]["maxItems"] == SEARCH_LIMIT
     too_large = _operation(openapi, "/pessoas", "post")["responses"]["413"]["description"]
     assert f"{MAX_BODY_BYTES // 1024} KiB" in too_large
@@ -122,3 +123,55 @@ async def test_openapi_lists_exactly_the_statuses_a_route_returns(openapi, path,
 async def test_count_is_documented_as_plain_text(openapi):
     success = _operation(openapi, "/contagem-pessoas", "get")["responses"]["200"]
     assert set(success["content"]) == {"text/plain"}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "allowed"),
+    [
+        ("/pessoas", "DELETE", "GET, HEAD, POST"),
+        ("/pessoas", "PUT", "GET, HEAD, POST"),
+        ("/pessoas/f7379ae8-8f9b-4cd5-8221-51efe19e721b", "POST", "GET, HEAD"),
+        ("/contagem-pessoas", "POST", "GET, HEAD"),
+        ("/health", "DELETE", "GET, HEAD"),
+    ],
+)
+async def test_a_method_not_served_gets_405_allowing_every_method_of_the_path(client, path, method, allowed):
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json() == {"detail": "method not allowed"}
+
+
+async def test_openapi_names_the_operations_and_the_schemas(openapi):
+    ids = {
+        (path, method): op["operationId"]
+        for path, ops in openapi["paths"].items()
+        for method, op in ops.items()
+    }
+    assert ids[("/pessoas", "post")] == "createPessoa"
+    assert ids[("/pessoas/{pessoa_id}", "get")] == "getPessoa"
+    assert ids[("/pessoas", "get")] == "searchPessoas"
+    assert ids[("/contagem-pessoas", "get")] == "countPessoas"
+    assert {"NewPessoa", "Pessoa", "Error"} <= set(openapi["components"]["schemas"])
+
+
+def _schemas(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemas(value)
+
+
+async def test_openapi_never_gives_a_reference_a_type_of_its_own(openapi):
+    assert [node for node in _schemas(openapi) if "$ref" in node and len(node) > 1] == []
+
+
+async def test_every_error_is_documented_as_the_json_it_is(openapi):
+    for path, ops in openapi["paths"].items():
+        for method, op in ops.items():
+            for status, response in op["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert set(response["content"]) == {"application/json"}, (path, method, status)

@@ -131,7 +131,7 @@ async def test_an_unhandled_error_is_logged_with_its_request_id_and_answered_500
     async def broken(term):
         raise RuntimeError("a bug")
 
-    # The search use case (reached through the fast dispatch) raises something unexpected.
+    # The search use case raises something unexpected.
     manager, http = await _app_client(search=broken)
     async with http:
         response = await http.get("/pessoas?t=x", headers={"X-Request-ID": "bug-1"})

@@ -1,4 +1,4 @@
-"""Request ids, metrics and the offline docs, through the app as served (fast dispatch included)."""
+"""Request ids, metrics and the offline docs, through the app as served."""
 
 import re
 

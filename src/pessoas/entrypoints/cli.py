@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pessoas import __version__
 from pessoas.domain.errors import StorageUnusable
@@ -21,8 +21,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from pessoas.container import describe_adapters
-    from pessoas.entrypoints.http.guarded_protocol import GuardedHttpToolsProtocol, HeadLimits
-    from pessoas.entrypoints.http.one_write_protocol import OneWriteHttpToolsProtocol
     from pessoas.entrypoints.logs import configure_logging
     from pessoas.entrypoints.metrics_server import serve_metrics
 
@@ -45,31 +43,45 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
             "access_log": settings.access_log,
         },
     )
-    HeadLimits.configure(
-        max_request_line=settings.max_request_line_bytes,
-        max_header=settings.max_header_bytes,
-        max_head=settings.max_head_bytes,
-        header_timeout=settings.header_timeout,
-    )
     uvicorn.run(
         "pessoas.entrypoints.http.app:create_app",
         factory=True,
         host=host,
         port=port,
         uds=args.uds,
-        loop="uvloop",
-        # On a unix socket the only client is the proxy in front (nginx), which already bounds the
-        # request head and its timing: the guard's per-request cost is spent where clients connect.
-        http=OneWriteHttpToolsProtocol if args.uds else GuardedHttpToolsProtocol,
         lifespan="on",
         access_log=False,  # the service's own access log (PESSOAS_ACCESS_LOG) carries the request id
         log_config=None,  # configure_logging above: uvicorn's lines are JSON too
         log_level=settings.log_level,
-        backlog=4096,
         timeout_graceful_shutdown=10,
-        timeout_keep_alive=settings.keepalive_timeout,
-        limit_concurrency=settings.max_connections or None,
+        **server_limits(args, settings),
     )
+
+
+def server_limits(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Stock uvicorn's public settings that bound what clients may do (docs/operations.md, "HTTP limits")."""
+    return {
+        "loop": "uvloop",
+        "http": _http_parser(args),
+        # h11 keeps at most this much of an incomplete request head, then answers 400 and closes.
+        "h11_max_incomplete_event_size": settings.max_head_bytes,
+        "backlog": 4096,
+        "timeout_keep_alive": settings.keepalive_timeout,
+        "limit_concurrency": settings.max_connections or None,
+    }
+
+
+def _http_parser(args: argparse.Namespace) -> str:
+    """httptools behind a proxy (a unix socket has only nginx for a client), h11 facing clients.
+
+    httptools parses faster but bounds neither a request head's size nor anything else of it;
+    h11 bounds the head (``h11_max_incomplete_event_size``). nginx in front already bounds the
+    head and its timing, so an instance behind it spares h11's cost.
+    """
+    if args.http is not None:
+        chosen: str = args.http
+        return chosen
+    return "httptools" if args.uds else "h11"
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> None:
@@ -138,6 +150,13 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--uds", default=None, help="listen on this unix socket instead")
     serve.add_argument(
         "--metrics-port", type=int, default=None, help="default: PESSOAS_METRICS_PORT or 9100 (0: not served)"
+    )
+    serve.add_argument(
+        "--http",
+        choices=("h11", "httptools"),
+        default=None,
+        help="the HTTP parser; default: httptools with --uds (behind a proxy), h11 on a TCP port"
+        " (it bounds the request head at PESSOAS_MAX_HEAD_BYTES)",
     )
     serve.set_defaults(run=_serve)
 

@@ -1,26 +1,38 @@
 """One contract route, declared once: its method and path, its handler and its error-to-status table.
 
-Both ways a request can reach a handler are generated from these declarations: the fast dispatch
-(``fast_dispatch.py``) and the FastAPI registration that /docs and /openapi.json describe
-(``registration.py``). So what the documentation shows is what runs, and an error's status is
-written in one place.
+The FastAPI registration is generated from these declarations (:func:`register_routes`), so what
+/docs and /openapi.json show is what runs, and an error's status is written in one place.
+
+Each route is served by :class:`ContractAPIRoute`, FastAPI's ``APIRoute`` customised through the
+public methods FastAPI documents for that ("Custom Request and APIRoute class"): its handler is
+the route's own ``respond``, which reads the request itself, so no dependency solving or
+validation runs per request. Its base, :class:`HeadServingRoute` (also under /health and
+/ready), answers HEAD wherever GET is answered (RFC 9110; the server leaves the body out), and a
+method the path does not serve with 405 and an ``Allow`` listing every method the path serves,
+not only those of the route Starlette's router happened to match first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Receive, Scope, Send
 
 from pessoas.domain.errors import StorageUnavailable
 from pessoas.entrypoints.http.refusal_log import REFUSALS
 from pessoas.entrypoints.http.responses import OrjsonResponse, error
-from pessoas.entrypoints.http.schemas import ErrorOut
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+#: The error body, as every error response of the API documents it.
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +52,8 @@ class ErrorOutcome:
 @dataclass(frozen=True, slots=True)
 class ContractRoute:
     method: str
-    #: A FastAPI path: static, or static with one final ``{parameter}`` segment.
     path: str
+    #: The OpenAPI operationId.
     name: str
     summary: str
     handle: Handler
@@ -75,7 +87,9 @@ class ContractRoute:
         for outcome in self.errors:
             by_status.setdefault(outcome.status, []).append(outcome.description)
         for status, descriptions in by_status.items():
-            responses[status] = {"model": ErrorOut, "description": "; ".join(descriptions)}
+            # The content is written out rather than given as a model: FastAPI would file a
+            # model under the route's success media type, which is text/plain for the count.
+            responses[status] = {"description": "; ".join(descriptions), "content": ERROR_CONTENT}
         return responses
 
 
@@ -83,3 +97,67 @@ class ContractRoute:
 STORAGE_UNAVAILABLE = ErrorOutcome(
     StorageUnavailable, 503, "storage unavailable; retry", "storage is unavailable; retry later"
 )
+
+
+class HeadServingRoute(APIRoute):
+    """FastAPI's route, answering HEAD wherever it answers GET, and 405 with the path's ``Allow``."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        #: The methods this route answers: its own, and HEAD with GET.
+        self.serves = _with_head(set(self.methods or ()))
+        #: Every method served on this route's path, for the ``Allow`` of a 405 (register_routes
+        #: widens it where routes share a path).
+        self.allowed = tuple(sorted(self.serves))
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is Match.PARTIAL and scope["method"] in self.serves:
+            return Match.FULL, child_scope
+        return match, child_scope
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in self.serves:
+            await self.app(scope, receive, send)
+            return
+        response = error(405, "method not allowed")
+        response.headers["Allow"] = ", ".join(self.allowed)
+        await response(scope, receive, send)
+
+
+class ContractAPIRoute(HeadServingRoute):
+    """A route whose endpoint is a :meth:`ContractRoute.respond`: called with the request alone."""
+
+    def get_route_handler(self) -> Handler:
+        handler: Handler = self.endpoint
+        return handler
+
+
+def register_routes(app: FastAPI, routes: Iterable[ContractRoute]) -> None:
+    """Adds each route to ``app``, served by a :class:`ContractAPIRoute`."""
+    routes = tuple(routes)
+    on_path: dict[str, set[str]] = {}
+    for route in routes:
+        on_path.setdefault(route.path, set()).add(route.method)
+    for route in routes:
+        app.router.add_api_route(
+            route.path,
+            route.respond,
+            methods=[route.method],
+            name=route.name,
+            operation_id=route.name,
+            summary=route.summary,
+            description=route.description,
+            status_code=route.success_status,
+            response_class=route.response_class,
+            responses=route.openapi_responses(),
+            openapi_extra=dict(route.openapi_extra),
+            route_class_override=ContractAPIRoute,
+        )
+        registered = app.router.routes[-1]
+        assert isinstance(registered, ContractAPIRoute)
+        registered.allowed = tuple(sorted(_with_head(on_path[route.path])))
+
+
+def _with_head(methods: set[str]) -> frozenset[str]:
+    return frozenset(methods | {"HEAD"} if "GET" in methods else methods)

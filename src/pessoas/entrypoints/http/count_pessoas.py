@@ -16,7 +16,7 @@ def count_pessoas_route(count: CountPessoas) -> ContractRoute:
     return ContractRoute(
         method="GET",
         path="/contagem-pessoas",
-        name="count_pessoas",
+        name="countPessoas",
         summary="Count stored pessoas",
         description="The exact number of pessoas in storage: not cached, not estimated.",
         handle=handle,

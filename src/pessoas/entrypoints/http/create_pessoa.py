@@ -10,7 +10,7 @@ from pessoas.domain.errors import InvalidPessoa, StorageUnavailable, StorageUnce
 from pessoas.entrypoints.http.body import MAX_BODY_TEXT, BodyNotJson, BodyTooLarge, read_json_body
 from pessoas.entrypoints.http.contract_route import ContractRoute, ErrorOutcome
 from pessoas.entrypoints.http.responses import OrjsonResponse
-from pessoas.entrypoints.http.schemas import NewPessoa, PessoaOut
+from pessoas.entrypoints.http.schemas import Pessoa
 
 
 def create_pessoa_route(create: CreatePessoa) -> ContractRoute:
@@ -21,7 +21,7 @@ def create_pessoa_route(create: CreatePessoa) -> ContractRoute:
     return ContractRoute(
         method="POST",
         path="/pessoas",
-        name="create_pessoa",
+        name="createPessoa",
         summary="Create a pessoa",
         handle=handle,
         errors=(
@@ -49,7 +49,7 @@ def create_pessoa_route(create: CreatePessoa) -> ContractRoute:
         ),
         success_status=201,
         success_doc={
-            "model": PessoaOut,
+            "model": Pessoa,
             "description": "created: committed to storage, readable at once on every instance",
             "headers": {
                 "Location": {
@@ -61,7 +61,7 @@ def create_pessoa_route(create: CreatePessoa) -> ContractRoute:
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": NewPessoa.model_json_schema()}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewPessoa"}}},
             }
         },
     )

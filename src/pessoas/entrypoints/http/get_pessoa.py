@@ -10,7 +10,7 @@ from starlette.responses import Response
 from pessoas.application.use_cases import GetPessoa
 from pessoas.entrypoints.http.contract_route import STORAGE_UNAVAILABLE, ContractRoute, ErrorOutcome
 from pessoas.entrypoints.http.responses import OrjsonResponse
-from pessoas.entrypoints.http.schemas import PessoaOut
+from pessoas.entrypoints.http.schemas import Pessoa
 
 
 class NoSuchPessoa(Exception):
@@ -31,14 +31,14 @@ def get_pessoa_route(get: GetPessoa) -> ContractRoute:
     return ContractRoute(
         method="GET",
         path="/pessoas/{pessoa_id}",
-        name="get_pessoa",
+        name="getPessoa",
         summary="Read a pessoa by id",
         handle=handle,
         errors=(
             ErrorOutcome(NoSuchPessoa, 404, "no such pessoa, or the id is not a UUID", "no such pessoa"),
             STORAGE_UNAVAILABLE,
         ),
-        success_doc={"model": PessoaOut, "description": "the pessoa"},
+        success_doc={"model": Pessoa, "description": "the pessoa"},
         openapi_extra={
             "parameters": [
                 {

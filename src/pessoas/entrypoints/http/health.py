@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import PlainTextResponse
 
-router = APIRouter()
+from pessoas.entrypoints.http.contract_route import HeadServingRoute
+
+router = APIRouter(route_class=HeadServingRoute)
 
 
-@router.get("/health", summary="Liveness", response_class=PlainTextResponse)
+@router.get("/health", summary="Liveness", operation_id="health", response_class=PlainTextResponse)
 async def health() -> PlainTextResponse:
     return PlainTextResponse("ok")

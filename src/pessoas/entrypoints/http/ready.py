@@ -10,16 +10,37 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from pessoas.application.readiness import Readiness
+from pessoas.entrypoints.http.contract_route import HeadServingRoute
 from pessoas.entrypoints.http.responses import OrjsonResponse
+
+_STATE = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "ready": {"type": "boolean"},
+                "reasons": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["ready", "reasons"],
+        }
+    }
+}
 
 
 def build_router(readiness: Readiness) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=HeadServingRoute)
 
     @router.get(
         "/ready",
         summary="Readiness",
-        responses={503: {"description": "this instance's storage does not answer; the reasons say why"}},
+        operation_id="ready",
+        responses={
+            200: {"content": _STATE},
+            503: {
+                "description": "this instance's storage does not answer; the reasons say why",
+                "content": _STATE,
+            },
+        },
     )
     async def ready() -> Response:
         state = readiness.state

@@ -21,7 +21,7 @@ def search_pessoas_route(search: SearchPessoas) -> ContractRoute:
     return ContractRoute(
         method="GET",
         path="/pessoas",
-        name="search_pessoas",
+        name="searchPessoas",
         summary="Search pessoas",
         description=f"At most {SEARCH_LIMIT} pessoas whose apelido, nome or one stack element contains `t`, "
         "compared case-insensitively; `%`, `_` and `\\` are literal characters.",
