@@ -48,16 +48,22 @@ class Settings(BaseSettings):
     )
     ready_interval: float = Field(default=1.0, description="seconds between two readiness checks")
 
-    # The bare server's own protection (with nothing in front of it).
+    # The server's own protection (docs/operations.md, "HTTP limits").
+    http_parser: Literal["auto", "h11", "httptools"] = Field(
+        default="auto",
+        description="the HTTP parser: h11 bounds a request's head (max_head_bytes), httptools parses "
+        "faster and bounds nothing; auto: httptools on a unix socket (only a proxy connects there), "
+        "h11 on a TCP port. `pessoas serve --http` overrides it",
+    )
     max_connections: int = Field(
         default=4096,
         description="connections (and requests in progress) beyond which 503 is answered; 0: none",
     )
-    header_timeout: float = Field(default=10.0, description="seconds a client has to send a request's head")
     keepalive_timeout: int = Field(default=5, description="seconds an idle keep-alive connection stays")
-    max_request_line_bytes: int = Field(default=8 * 1024, description="longest request line (else 414)")
-    max_header_bytes: int = Field(default=8 * 1024, description="longest single header line (else 431)")
-    max_head_bytes: int = Field(default=32 * 1024, description="request line plus all headers (else 431)")
+    max_head_bytes: int = Field(
+        default=32 * 1024,
+        description="request line plus all headers, with h11 (else 400 and the connection closes)",
+    )
 
     storage: Literal["sqlite", "postgres", "memory"] | None = Field(
         default=None,

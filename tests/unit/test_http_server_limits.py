@@ -31,6 +31,16 @@ def test_a_tcp_port_gets_h11_with_the_head_bounded_and_a_unix_socket_httptools()
     assert server_limits(_args(http="httptools"), SETTINGS)["http"] == "httptools"
 
 
+def test_the_parser_setting_chooses_unless_the_command_line_does():
+    chosen = SETTINGS.model_copy(update={"http_parser": "httptools"})
+    assert server_limits(_args(), chosen)["http"] == "httptools"
+    assert server_limits(_args(http="h11"), chosen)["http"] == "h11"
+    assert (
+        server_limits(_args(uds="/run/api1.sock"), SETTINGS.model_copy(update={"http_parser": "h11"}))["http"]
+        == "h11"
+    )
+
+
 @pytest.fixture
 def port():
     limits = server_limits(_args(), SETTINGS)

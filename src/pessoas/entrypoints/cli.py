@@ -62,7 +62,7 @@ def server_limits(args: argparse.Namespace, settings: Settings) -> dict[str, Any
     """Stock uvicorn's public settings that bound what clients may do (docs/operations.md, "HTTP limits")."""
     return {
         "loop": "uvloop",
-        "http": _http_parser(args),
+        "http": _http_parser(args, settings),
         # h11 keeps at most this much of an incomplete request head, then answers 400 and closes.
         "h11_max_incomplete_event_size": settings.max_head_bytes,
         "backlog": 4096,
@@ -71,15 +71,15 @@ def server_limits(args: argparse.Namespace, settings: Settings) -> dict[str, Any
     }
 
 
-def _http_parser(args: argparse.Namespace) -> str:
+def _http_parser(args: argparse.Namespace, settings: Settings) -> str:
     """httptools behind a proxy (a unix socket has only nginx for a client), h11 facing clients.
 
     httptools parses faster but bounds neither a request head's size nor anything else of it;
     h11 bounds the head (``h11_max_incomplete_event_size``). nginx in front already bounds the
     head and its timing, so an instance behind it spares h11's cost.
     """
-    if args.http is not None:
-        chosen: str = args.http
+    chosen: str = args.http or settings.http_parser
+    if chosen != "auto":
         return chosen
     return "httptools" if args.uds else "h11"
 
@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> None:
         "--http",
         choices=("h11", "httptools"),
         default=None,
-        help="the HTTP parser; default: httptools with --uds (behind a proxy), h11 on a TCP port"
-        " (it bounds the request head at PESSOAS_MAX_HEAD_BYTES)",
+        help="the HTTP parser (default: PESSOAS_HTTP_PARSER; auto: httptools with --uds, h11 on a TCP"
+        " port, where it bounds the request head at PESSOAS_MAX_HEAD_BYTES)",
     )
     serve.set_defaults(run=_serve)
 
