@@ -53,10 +53,13 @@ class StopWhenOrphaned(dramatiq.Middleware):
     MARGIN_S = 10.0
 
     def __init__(
-        self, watch: ParentWatch | None = None, stop_timeout_s: float = STOP_TIMEOUT_MS / 1000
+        self,
+        watch: ParentWatch | None = None,
+        stop_timeout_s: float = STOP_TIMEOUT_MS / 1000,
+        margin_s: float = MARGIN_S,
     ) -> None:
         self._watch = watch if watch is not None else ParentWatch()
-        self._deadline_s = stop_timeout_s + self.MARGIN_S
+        self._deadline_s = stop_timeout_s + margin_s
         self._stopped = threading.Event()
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
