@@ -103,8 +103,11 @@ async def _running(
 
 
 @contextlib.asynccontextmanager
-async def running_worker(env: dict[str, str], log: Path, threads: int = 2) -> AsyncIterator[WorkerProcess]:
-    async with _running(["worker", "--threads", str(threads)], env, log) as process:
+async def running_worker(
+    env: dict[str, str], log: Path, threads: int = 2, processes: int = 1
+) -> AsyncIterator[WorkerProcess]:
+    arguments = ["worker", "--threads", str(threads), "--processes", str(processes)]
+    async with _running(arguments, env, log) as process:
         yield WorkerProcess(process, log)
 
 

@@ -13,9 +13,10 @@ import uuid
 
 import aiormq
 import pytest
+from dramatiq_kombu_broker import DefaultDramatiqTopology
 
 from pessoas.adapters.rabbitmq_queue import RabbitmqIndexQueue
-from pessoas.adapters.rabbitmq_topology import build_worker_broker, declare_queues
+from pessoas.adapters.rabbitmq_topology import DEAD_LETTER_TTL, build_worker_broker, declare_queues
 from tests.integration.rabbitmq_fixtures import (
     AMQP_URL,
     RETRY_DELAY_BOUND,
@@ -130,3 +131,24 @@ async def test_no_live_node_is_storage_unavailable(queue_name):
     with pytest.raises(StorageUnavailable):
         await queue.announce([uuid.uuid4()])
     await queue.close()
+
+
+async def test_queues_an_earlier_worker_declared_with_dramatiqs_default_topology_are_declared_unchanged(
+    queue_name, amqp_channel
+):
+    # Earlier versions' workers declared single-box queues through dramatiq-kombu-broker's default
+    # topology; the table now declares them, and RabbitMQ refuses any difference in arguments.
+    earlier = DefaultDramatiqTopology(dead_letter_message_ttl=DEAD_LETTER_TTL, max_priority=None)
+    broker = build_worker_broker(AMQP_URL, queue_name)
+    try:
+        channel = broker.connection_holder.acquire_consumer_channel()
+        earlier.declare_canonical_queue(channel, queue_name)
+        earlier.declare_delay_queue(channel, f"{queue_name}.DQ")
+        earlier.declare_dead_letter_queue(channel, f"{queue_name}.XQ")
+        topology = broker.topology
+        topology.declare_canonical_queue(channel, queue_name, ignore_different_topology=False)
+        topology.declare_delay_queue(channel, f"{queue_name}.DQ", ignore_different_topology=False)
+        topology.declare_dead_letter_queue(channel, f"{queue_name}.XQ", ignore_different_topology=False)
+    finally:
+        broker.close()
+    await declare_queues(amqp_channel, queue_name)

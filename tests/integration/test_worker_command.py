@@ -8,10 +8,13 @@ database and a queue of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
 
+import httpx
+import orjson
 import pytest
 
 from pessoas.adapters.postgres_store import PostgresPessoaStore
@@ -20,7 +23,7 @@ from pessoas.adapters.rabbitmq_queue import RabbitmqIndexQueue
 from pessoas.adapters.rabbitmq_topology import declare_queues
 from pessoas.domain.model import Pessoa
 from tests.integration.conftest import wait_for
-from tests.integration.processes import WorkerProcess, running_worker, service_env
+from tests.integration.processes import WorkerProcess, free_port, running_worker, service_env
 from tests.integration.rabbitmq_fixtures import (
     AMQP_URL,
     amqp_channel,
@@ -80,6 +83,10 @@ async def test_announced_pessoas_become_searchable_and_sigterm_stops_gracefully(
         output = worker.output()
     assert code == 0, output
     assert "Worker process is ready" in output  # dramatiq's command ran it
+    # Every line is a JSON object: dramatiq's own lines (its main process's included) as ours.
+    lines = [orjson.loads(line) for line in output.splitlines()]
+    loggers = {line["logger"] for line in lines}
+    assert {"dramatiq.MainProcess", "dramatiq.WorkerProcess(0)", "pessoas.entrypoints.worker"} <= loggers
     assert await queue_depth(amqp_channel, queue_name) == 0
 
 
@@ -129,23 +136,76 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
-async def test_a_worker_process_left_without_its_main_process_stops(schema, queue_name, tmp_path):
-    log = tmp_path / "worker.log"
-    child: int | None = None
-    async with running_worker(service_env(schema, queue_name), log) as worker:
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+async def _metrics(port: int) -> str:
+    async with httpx.AsyncClient() as client:
+        return (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=2)).text
+
+
+async def test_every_process_of_a_command_left_without_its_main_process_stops(schema, queue_name, tmp_path):
+    # Two worker processes and the metrics' exposition process: none may outlive a killed main
+    # process, or go on consuming (or hold the port) beside the command a supervisor restarts.
+    port = free_port()
+    env = service_env(schema, queue_name, metrics_port=str(port))
+    children: list[int] = []
+    async with running_worker(env, tmp_path / "worker.log", processes=2) as worker:
         try:
             await worker.until_ready()
-            main = worker.process
-            children = Path(f"/proc/{main.pid}/task/{main.pid}/children").read_text().split()
-            assert len(children) == 1
-            child = int(children[0])
-            main.kill()  # SIGKILL: the main process cannot stop its worker process
-            await main.wait()
+
+            async def all_started() -> bool:
+                return len(_children(worker.process.pid)) == 3
+
+            await wait_for(all_started, 15, "two worker processes and the exposition process")
+            children = _children(worker.process.pid)
+            worker.process.kill()  # SIGKILL: the main process cannot stop its children
+            await worker.process.wait()
 
             async def stopped() -> bool:
-                return not _running(child)
+                return not any(_running(child) for child in children)
 
-            await wait_for(stopped, 15, "the orphaned worker process stopping")
+            await wait_for(stopped, 15, "the orphaned processes stopping")
         finally:
-            if child is not None and _running(child):
-                os.kill(child, signal.SIGKILL)
+            for child in children:
+                if _running(child):
+                    os.kill(child, signal.SIGKILL)
+    # The next command serves its metrics on the same port.
+    async with running_worker(env, tmp_path / "again.log") as worker:
+        await worker.until_ready()
+
+        async def served() -> bool:
+            with contextlib.suppress(httpx.TransportError):
+                return "pessoas_worker_last_message_age_seconds" in await _metrics(port)
+            return False
+
+        await wait_for(served, 15, "the next command's metrics served")
+        assert await worker.stop() == 0, worker.output()
+
+
+async def test_one_port_serves_the_metrics_of_every_worker_process(
+    schema, pool, queue_name, amqp_channel, tmp_path
+):
+    store = PostgresPessoaStore(pool)
+    port = free_port()
+    env = service_env(schema, queue_name, reconcile_interval=NO_RECONCILER, metrics_port=str(port))
+    async with running_worker(env, tmp_path / "worker.log", processes=2) as worker:
+        await _boot_pass_done(worker, store)
+        pessoas = [make_pessoa(n) for n in range(1, 21)]
+        await store.add_many(pessoas)
+        for pessoa in pessoas:
+            message = message_for_the_index_actor(queue_name, [str(pessoa.id)])
+            await publish_raw(amqp_channel, queue_name, message)
+        await wait_for(lambda: searchable(store, pessoas), 10, "the published pessoas searchable")
+
+        async def counted() -> bool:
+            text = await _metrics(port)
+            return 'pessoas_worker_messages_total{outcome="indexed"} 20.0' in text
+
+        await wait_for(counted, 10, "the messages of both processes counted on one port")
+        text = await _metrics(port)
+        assert 'pessoas_indexed_total{path="announced"} 20.0' in text
+        assert "dramatiq_messages_total{" in text  # Dramatiq's own middleware
+        assert "process_cpu_seconds_total" in text
+        assert await worker.stop() == 0, worker.output()

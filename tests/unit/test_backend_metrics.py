@@ -1,4 +1,5 @@
-"""The metrics wrappers: failures by component and operation, creations by outcome, what was indexed."""
+"""The metrics wrapper of the ports: failures by component and operation, and what the observed
+methods did (commits, pessoas indexed by path); creations by outcome."""
 
 import uuid
 
@@ -9,10 +10,11 @@ from pessoas.adapters.memory_cache import InMemoryPessoaCache
 from pessoas.adapters.memory_store import InMemoryPessoaStore
 from pessoas.adapters.prometheus_metrics import (
     CountedCreations,
-    CountedSearchIndex,
-    TimedWriter,
-    counting,
+    observe_announced_indexed,
     observe_announcement,
+    observe_commit,
+    observe_reconciled_indexed,
+    observed,
 )
 from pessoas.domain.errors import (
     ApelidoTaken,
@@ -49,17 +51,17 @@ class Down:
         return fail
 
 
-# --- counting(): failures of any port's adapter ------------------------------------------------
+# --- observed(): failures of any port's adapter ------------------------------------------------
 
 
 async def test_a_failed_call_is_counted_under_its_component_and_operation():
     before = (_errors("storage", "search"), _errors("queue", "announce"), _errors("cache", "get"))
     with pytest.raises(StorageUnavailable):
-        await counting(Down(), "storage").search("a", 50)
+        await observed(Down(), "storage").search("a", 50)
     with pytest.raises(StorageUncertain):
-        await counting(Down(StorageUncertain("unconfirmed")), "queue").announce([uuid.uuid4()])
+        await observed(Down(StorageUncertain("unconfirmed")), "queue").announce([uuid.uuid4()])
     with pytest.raises(StorageUnavailable):
-        await counting(Down(), "cache").get(uuid.uuid4())
+        await observed(Down(), "cache").get(uuid.uuid4())
     assert (_errors("storage", "search"), _errors("queue", "announce"), _errors("cache", "get")) == tuple(
         value + 1 for value in before
     )
@@ -67,7 +69,7 @@ async def test_a_failed_call_is_counted_under_its_component_and_operation():
 
 async def test_each_failure_counts_once_and_is_raised_unchanged():
     failure = StorageUnavailable("redis down")
-    cache = counting(Down(failure), "cache")
+    cache = observed(Down(failure), "cache")
     before = _errors("cache", "holds_apelido")
     for _ in range(3):
         with pytest.raises(StorageUnavailable) as raised:
@@ -79,7 +81,7 @@ async def test_each_failure_counts_once_and_is_raised_unchanged():
 
 async def test_results_pass_through_and_successes_are_not_counted():
     store = InMemoryPessoaStore()
-    counted = counting(store, "storage")
+    counted = observed(store, "storage")
     pessoa = make_pessoa(apelido="contada")
     before = (_errors("storage", "add_many"), _errors("storage", "get"), _errors("storage", "index"))
     assert await counted.add_many([pessoa]) == {pessoa.id}
@@ -93,13 +95,13 @@ async def test_results_pass_through_and_successes_are_not_counted():
 async def test_other_exceptions_pass_through_uncounted():
     before = _errors("storage", "add_many")
     with pytest.raises(RuntimeError):
-        await counting(Down(RuntimeError("a bug")), "storage").add_many([])
+        await observed(Down(RuntimeError("a bug")), "storage").add_many([])
     assert _errors("storage", "add_many") == before
 
 
 def test_what_is_not_a_coroutine_method_is_the_inner_objects_own():
     cache = InMemoryPessoaCache()
-    counted = counting(cache, "cache")
+    counted = observed(cache, "cache")
     assert counted.forget_everything == cache.forget_everything
     counted.forget_everything()  # a plain method still works through the proxy
 
@@ -176,25 +178,50 @@ async def test_the_counted_creation_still_settles():
     assert inner.settled
 
 
-# --- TimedWriter and CountedSearchIndex: what storage did -----------------------------------
+# --- observed() with observers: what storage did ------------------------------------------------
 
 
-async def test_the_timed_writer_observes_each_transaction_and_returns_what_was_stored():
-    ticks = iter([10.0, 10.25, 20.0, 20.5])
-    writer = TimedWriter(InMemoryPessoaStore(), clock=lambda: next(ticks))
+async def test_an_observer_is_told_each_successful_call_with_its_result_duration_and_arguments():
+    calls = []
+    store = InMemoryPessoaStore()
+    writer = observed(store, "storage", add_many=lambda *seen, **named: calls.append((seen, named)))
+    pessoa = make_pessoa()
+    assert await writer.add_many([pessoa]) == {pessoa.id}
+    assert await writer.add_many(pessoas=[pessoa]) == set()
+    with pytest.raises(StorageUnavailable):
+        await observed(Down(), "storage", add_many=lambda *seen: calls.append(seen)).add_many([pessoa])
+    (result, seconds, pessoas), named = calls[0]
+    assert (result, pessoas, named) == ({pessoa.id}, [pessoa], {})
+    assert 0 <= seconds < 1
+    assert calls[1][0][0] == set()
+    assert calls[1][1] == {"pessoas": [pessoa]}
+    assert len(calls) == 2  # the failed call is counted, not observed
+
+
+def test_observing_a_method_the_adapter_lacks_fails_at_once():
+    with pytest.raises(TypeError, match="add_mnay"):
+        observed(InMemoryPessoaStore(), "storage", add_mnay=observe_commit)
+
+
+async def test_each_commit_observes_its_size_and_duration():
+    writer = observed(InMemoryPessoaStore(), "storage", add_many=observe_commit)
     sizes, size_sum = _value("pessoas_commit_batch_size_count"), _value("pessoas_commit_batch_size_sum")
-    seconds = _value("pessoas_commit_seconds_sum")
+    durations = _value("pessoas_commit_seconds_count")
     pessoas = [make_pessoa() for _ in range(3)]
     assert await writer.add_many(pessoas) == {p.id for p in pessoas}
     assert await writer.add_many(pessoas) == set()  # already stored: a transaction all the same
     assert _value("pessoas_commit_batch_size_count") == sizes + 2
     assert _value("pessoas_commit_batch_size_sum") == size_sum + 6
-    assert _value("pessoas_commit_seconds_sum") == pytest.approx(seconds + 0.75)
+    assert _value("pessoas_commit_seconds_count") == durations + 2
+    observe_commit(set(), 0.25, pessoas)
+    assert _value("pessoas_commit_seconds_bucket", {"le": "0.25"}) >= 1
 
 
-async def test_the_counted_search_index_counts_each_path():
+async def test_the_pessoas_indexed_are_counted_by_path():
     store = InMemoryPessoaStore()
-    index = CountedSearchIndex(store)
+    index = observed(
+        store, "storage", index=observe_announced_indexed, index_missing=observe_reconciled_indexed
+    )
     announced, reconciled = (
         _value("pessoas_indexed_total", {"path": "announced"}),
         _value("pessoas_indexed_total", {"path": "reconciled"}),

@@ -162,3 +162,22 @@ async def test_an_error_in_a_route_fastapi_dispatches_is_answered_500_and_logged
     assert len(errors) == 1
     assert errors[0]["request_id"] == "bug-2"
     assert "a bug in a FastAPI route" in errors[0]["exc_info"]
+
+
+def test_dramatiqs_command_logs_through_the_json_handler(log_lines):
+    # pessoas worker sets the JSON handler, then runs dramatiq's command told not to configure
+    # logging; the logger dramatiq's main process then uses writes JSON (its children inherit it).
+    from dramatiq import cli
+
+    from pessoas.entrypoints.worker_command import dramatiq_arguments
+
+    arguments = cli.make_argument_parser().parse_args(dramatiq_arguments(processes=2, threads=1))
+    assert arguments.skip_logging
+    plain = io.StringIO()
+    logger = cli.setup_parent_logging(arguments, stream=plain)
+    logger.info("Dramatiq is booting up.")
+    logger.critical("Worker with PID 1 exited unexpectedly (code 1). Shutting down...")
+    first, second = log_lines()
+    assert (first["logger"], first["message"]) == ("dramatiq.MainProcess", "Dramatiq is booting up.")
+    assert second["level"] == "CRITICAL"
+    assert plain.getvalue() == ""  # no plain-text handler of dramatiq's own

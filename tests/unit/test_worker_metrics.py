@@ -1,5 +1,6 @@
 """The worker's message metrics move when messages are indexed, fail, or are dead-lettered."""
 
+import os
 import time
 import uuid
 
@@ -79,3 +80,50 @@ def test_the_lag_gauge_keeps_the_oldest_age_of_its_second():
     now[0] += 0.6  # a new second: the window starts again from the next message
     metrics.after_process_message(None, at(0.2))
     assert _value("pessoas_worker_last_message_age_seconds") == pytest.approx(0.2, abs=0.01)
+
+
+# --- one port for a command's processes --------------------------------------------------------
+
+
+def test_served_metrics_get_a_directory_of_their_own_per_port_emptied_at_each_start(tmp_path, monkeypatch):
+    from pessoas.entrypoints.worker_command import empty_metrics_directory, metrics_environment
+    from pessoas.settings import Settings
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    settings = Settings(database_url="postgresql://unused", metrics_port=9311, metrics_host="0.0.0.0")
+    environment = metrics_environment(settings)
+    directory = tmp_path / "pessoas-worker-metrics-9311"
+    assert environment == {
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+        "dramatiq_prom_db": str(directory),
+        "dramatiq_prom_host": "0.0.0.0",
+        "dramatiq_prom_port": "9311",
+    }
+    directory.mkdir()
+    (directory / "counter_123.db").write_bytes(b"left by a killed process")
+    (directory / "notes.txt").write_text("not ours")
+    empty_metrics_directory(environment)
+    assert sorted(path.name for path in directory.iterdir()) == ["notes.txt"]
+    assert metrics_environment(settings.model_copy(update={"metrics_port": 0})) == {}
+    assert metrics_environment(settings.model_copy(update={"metrics": False})) == {}
+
+
+def test_the_command_processes_cpu_and_memory_are_summed_from_proc(tmp_path):
+    from pessoas.entrypoints.worker_exposition import CommandProcesses
+
+    def stat(pid, utime, stime, rss):
+        fields = ["S", "1"] + ["0"] * 9 + [str(utime), str(stime)] + ["0"] * 8 + [str(rss)]
+        (tmp_path / str(pid)).mkdir(parents=True, exist_ok=True)
+        (tmp_path / str(pid) / "stat").write_text(f"{pid} (python (worker)) " + " ".join(fields))
+
+    stat(10, utime=100, stime=50, rss=1000)
+    stat(11, utime=200, stime=0, rss=500)
+    (tmp_path / "10" / "task" / "10").mkdir(parents=True)
+    (tmp_path / "10" / "task" / "10" / "children").write_text("11 12 ")  # 12 is gone already
+    collector = CommandProcesses(10, proc=tmp_path)
+    cpu, memory = collector.collect()
+    ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    assert cpu.name == "process_cpu_seconds"
+    assert cpu.samples[0].value == pytest.approx(350 / ticks)
+    assert memory.samples[0].value == 1500 * page

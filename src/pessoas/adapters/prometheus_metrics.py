@@ -1,17 +1,23 @@
-"""The service's own Prometheus metrics, and the wrappers that feed them around the ports' adapters.
+"""The service's own Prometheus metrics, and the one wrapper that feeds them around the ports' adapters.
 
-The composition root puts these wrappers around the chosen adapters when metrics are on, so the
+The composition root puts :func:`observed` around the chosen adapters when metrics are on, so the
 domain and the use cases stay unaware of them and, with metrics off, nothing here runs at all.
-:func:`counting` is the one generic wrapper: it counts the failures of every async method of any
-port's adapter. The few figures a generic wrapper cannot see (transaction sizes, rows indexed
-by which path, creations by outcome) have small wrappers of their own, each by composition.
+:func:`observed` counts the failures of every async method of any port's adapter and hands the
+outcome of the methods it is told about to an observer: the commit's size and duration, the
+pessoas each indexing path made searchable. Creations by outcome are the one figure a port
+cannot see (a refusal is decided by the use case), so :class:`CountedCreations` wraps the use
+case itself, by composition.
+
+Every metric is prometheus_client's. In the worker, whose metrics Dramatiq's Prometheus
+middleware serves from several processes, prometheus_client runs in its multiprocess mode: the
+gauges say there how the processes' values combine (``multiprocess_mode``); elsewhere that
+argument is ignored.
 """
 
 from __future__ import annotations
 
 import inspect
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -26,7 +32,6 @@ from pessoas.domain.errors import (
     UnreadablePessoa,
 )
 from pessoas.domain.model import Pessoa
-from pessoas.ports.repository import PessoaWriter, SearchIndex
 
 _T = TypeVar("_T")
 
@@ -61,9 +66,15 @@ BACKEND_ERRORS = Counter(
     "Calls to a backing service that failed (unavailable or unconfirmed), by component and operation",
     ["component", "operation"],
 )
-READY = Gauge("pessoas_ready", "1 while this instance's storage answers (what /ready answers), else 0")
+READY = Gauge(
+    "pessoas_ready",
+    "1 while this instance's storage answers (what /ready answers), else 0",
+    multiprocess_mode="livemax",
+)
 
 _COMMITTED = CREATIONS.labels("committed", "")
+_INDEXED_ANNOUNCED = INDEXED_ROWS.labels("announced")
+_INDEXED_RECONCILED = INDEXED_ROWS.labels("reconciled")
 # Most specific first: ApelidoTaken is an InvalidPessoa.
 _REFUSALS: tuple[tuple[type[Exception], Counter], ...] = (
     (UnreadablePessoa, CREATIONS.labels("refused", "unreadable")),
@@ -75,32 +86,57 @@ _REFUSALS: tuple[tuple[type[Exception], Counter], ...] = (
 _BACKEND_FAILURES = (StorageUnavailable, StorageUncertain)
 
 
-def counting(inner: _T, component: str) -> _T:
+#: Told of each successful call of one method: its result, its duration in seconds, then the
+#: call's own arguments.
+Observer = Callable[..., None]
+
+
+def observed(inner: _T, component: str, **observers: Observer) -> _T:
     """``inner`` seen through a proxy that counts each failed call of its async methods.
 
     A failure is a :class:`StorageUnavailable` or :class:`StorageUncertain`, counted in
-    ``pessoas_backend_errors{component, operation}`` and raised on unchanged.
+    ``pessoas_backend_errors{component, operation}`` and raised on unchanged. Each keyword names
+    an async method of ``inner`` and the observer told of that method's successful calls.
     """
-    return cast(_T, _Counting(inner, component))
+    for name in observers:
+        if not inspect.iscoroutinefunction(getattr(inner, name, None)):
+            raise TypeError(f"{type(inner).__name__} has no async method {name!r} to observe")
+    return cast(_T, _Observed(inner, component, observers))
 
 
-class _Counting:
-    def __init__(self, inner: Any, component: str) -> None:
+class _Observed:
+    def __init__(self, inner: Any, component: str, observers: dict[str, Observer]) -> None:
         self._inner = inner
         self._component = component
+        self._observers = observers
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._inner, name)
         if not inspect.iscoroutinefunction(method):
             return method
         failures = BACKEND_ERRORS.labels(self._component, name)
+        observer = self._observers.get(name)
 
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return await method(*args, **kwargs)
-            except _BACKEND_FAILURES:
-                failures.inc()
-                raise
+        if observer is None:
+
+            async def counted(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await method(*args, **kwargs)
+                except _BACKEND_FAILURES:
+                    failures.inc()
+                    raise
+
+        else:
+
+            async def counted(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    result = await method(*args, **kwargs)
+                except _BACKEND_FAILURES:
+                    failures.inc()
+                    raise
+                observer(result, time.perf_counter() - started, *args, **kwargs)
+                return result
 
         # Kept on the proxy: later calls find it directly, without coming back here.
         setattr(self, name, counted)
@@ -129,38 +165,20 @@ class CountedCreations:
         return getattr(self._create, name)  # settle(), for a shutdown
 
 
-class TimedWriter:
-    """The creations' writer: pessoas per transaction and each transaction's duration."""
-
-    def __init__(self, inner: PessoaWriter, clock: Callable[[], float] = time.perf_counter) -> None:
-        self._inner = inner
-        self._clock = clock
-
-    async def add_many(self, pessoas: Sequence[Pessoa]) -> set[uuid.UUID]:
-        started = self._clock()
-        stored = await self._inner.add_many(pessoas)
-        COMMIT_SECONDS.observe(self._clock() - started)
-        COMMIT_BATCH_SIZE.observe(len(pessoas))
-        return stored
+def observe_commit(stored: object, seconds: float, pessoas: Sequence[Pessoa]) -> None:
+    """The writer's ``add_many``: pessoas per transaction and the transaction's duration."""
+    COMMIT_SECONDS.observe(seconds)
+    COMMIT_BATCH_SIZE.observe(len(pessoas))
 
 
-class CountedSearchIndex:
-    """The worker's search index: how many pessoas each path made searchable."""
+def observe_announced_indexed(indexed: int, seconds: float, *_ids: object) -> None:
+    """The search index's ``index``: pessoas made searchable by the worker's messages."""
+    _INDEXED_ANNOUNCED.inc(indexed)
 
-    def __init__(self, inner: SearchIndex) -> None:
-        self._inner = inner
-        self._announced = INDEXED_ROWS.labels("announced")
-        self._reconciled = INDEXED_ROWS.labels("reconciled")
 
-    async def index(self, ids: Sequence[uuid.UUID]) -> int:
-        indexed = await self._inner.index(ids)
-        self._announced.inc(indexed)
-        return indexed
-
-    async def index_missing(self) -> int:
-        indexed = await self._inner.index_missing()
-        self._reconciled.inc(indexed)
-        return indexed
+def observe_reconciled_indexed(indexed: int, seconds: float) -> None:
+    """The search index's ``index_missing``: pessoas found without an announcement."""
+    _INDEXED_RECONCILED.inc(indexed)
 
 
 def observe_announcement(size: int) -> None:

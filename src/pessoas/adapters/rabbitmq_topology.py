@@ -1,28 +1,37 @@
-"""The RabbitMQ queues' arguments, declared identically by the publisher and the Dramatiq worker.
+"""The RabbitMQ queues and their arguments: declared from one table by the publisher and the worker.
 
 Their names come from :mod:`pessoas.adapters.rabbitmq_message`. RabbitMQ refuses
-(PRECONDITION_FAILED) to re-declare a queue with other arguments, so the API's
-aiormq publisher must declare exactly what dramatiq-kombu-broker's topology declares. Both sides
-are built from this module: the publisher declares :func:`queue_declarations`, and the worker's
-broker gets :func:`broker_topology`, whose arguments the integration tests compare.
+(PRECONDITION_FAILED) to re-declare a queue with other arguments, so the API's aiormq publisher,
+``pessoas migrate`` and the Dramatiq worker's broker must all declare exactly the same queues.
+:func:`queue_declarations` is that one table: the publisher and ``migrate`` declare it with
+aiormq (:func:`declare_queues`), and the worker's broker declares it through
+:class:`DeclaredTopology`, an implementation of dramatiq-kombu-broker's public
+``RabbitMQTopology`` interface that declares each queue with kombu's public ``Queue.declare``.
+The table gives the arguments Dramatiq's default topology gives (dead-letter and delay routing,
+a dead-letter TTL), so queues an earlier version declared are declared again unchanged.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiormq
+import kombu.exceptions
+from dramatiq.common import dq_name, q_name, xq_name
 from dramatiq.middleware import AsyncIO
-from dramatiq_kombu_broker import ConnectionPooledKombuBroker, DefaultDramatiqTopology
-from dramatiq_kombu_broker.topology import RabbitMQQueueArguments
+from dramatiq_kombu_broker import ConnectionPooledKombuBroker, RabbitMQTopology
+from dramatiq_kombu_broker.topology import QueueName
+from kombu.entity import Queue
 
 from pessoas.adapters.rabbitmq_message import QueueNames, use_orjson_encoder
 from pessoas.adapters.rabbitmq_nodes import as_url_list, connect_to_any_node
 from pessoas.adapters.rabbitmq_retries import RetriesThatNeverDrop
+
+logger = logging.getLogger(__name__)
 
 # Fixed here rather than taken from the library's ``dramatiq_dead_message_ttl`` environment
 # variable, so that the API and the worker cannot disagree about the dead-letter queue's arguments.
@@ -66,26 +75,6 @@ def type_arguments(queue_type: QueueType, dead_letters: bool) -> dict[str, Any]:
     return arguments
 
 
-@dataclasses.dataclass
-class _TypedTopology(DefaultDramatiqTopology):  # type: ignore[misc]  # the library is untyped
-    """Dramatiq's default topology, with :func:`type_arguments` added to every queue."""
-
-    queue_type: QueueType = "classic"
-
-    def _get_canonical_queue_arguments(self, queue_name: str, dlx: bool = True) -> RabbitMQQueueArguments:
-        # Also the base of the delay queue's arguments (with dlx=False, then its own DLX added).
-        arguments = super()._get_canonical_queue_arguments(queue_name, dlx)
-        return arguments | type_arguments(self.queue_type, dead_letters=True)
-
-    def _get_dead_letter_queue_arguments(self, queue_name: str) -> RabbitMQQueueArguments:
-        arguments = super()._get_dead_letter_queue_arguments(queue_name)
-        return arguments | type_arguments(self.queue_type, dead_letters=False)
-
-
-def broker_topology(queue_type: QueueType = "classic") -> DefaultDramatiqTopology:
-    return _TypedTopology(dead_letter_message_ttl=DEAD_LETTER_TTL, max_priority=None, queue_type=queue_type)
-
-
 def queue_declarations(queue_name: str, queue_type: QueueType = "classic") -> list[QueueDeclaration]:
     """The queues Dramatiq's kombu broker declares for ``queue_name``, in its own order.
 
@@ -108,6 +97,73 @@ def queue_declarations(queue_name: str, queue_type: QueueType = "classic") -> li
             {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": names.dead_letter, **dead_letters},
         ),
     ]
+
+
+@dataclass(frozen=True)
+class DeclaredTopology(RabbitMQTopology):  # type: ignore[misc]  # the library is untyped
+    """What the worker's broker declares: :func:`queue_declarations`, through kombu.
+
+    The broker asks for each of the three queues by its own name (``pessoas``, ``pessoas.DQ``,
+    ``pessoas.XQ``); each is looked up in the table of its logical queue. Names are Dramatiq's.
+    """
+
+    queue_type: QueueType = "classic"
+    #: No ceiling on a retry's delay: Dramatiq's backoff bounds it (RETRY_MAX_BACKOFF_MS).
+    max_delay_time: dt.timedelta | None = None
+
+    @classmethod
+    def get_queue_name_tuple(cls, queue_name: str) -> QueueName:
+        return QueueName(q_name(queue_name), dq_name(queue_name), xq_name(queue_name))
+
+    @classmethod
+    def get_canonical_queue_name(cls, queue_name: str) -> str:
+        return q_name(queue_name)
+
+    @classmethod
+    def get_delay_queue_name(cls, queue_name: str) -> str:
+        return dq_name(queue_name)
+
+    @classmethod
+    def get_dead_letter_queue_name(cls, queue_name: str) -> str:
+        return xq_name(queue_name)
+
+    def declare_canonical_queue(
+        self, channel: Any, queue_name: str, *, ignore_different_topology: bool = False
+    ) -> Queue:
+        return self._declare(channel, queue_name, ignore_different_topology)
+
+    def declare_delay_queue(
+        self, channel: Any, queue_name: str, *, ignore_different_topology: bool = False
+    ) -> Queue:
+        return self._declare(channel, queue_name, ignore_different_topology)
+
+    def declare_dead_letter_queue(
+        self, channel: Any, queue_name: str, *, ignore_different_topology: bool = False
+    ) -> Queue:
+        return self._declare(channel, queue_name, ignore_different_topology)
+
+    def _declare(self, channel: Any, queue_name: str, ignore_different_topology: bool) -> Queue:
+        (declaration,) = (
+            declared
+            for declared in queue_declarations(q_name(queue_name), self.queue_type)
+            if declared.name == queue_name
+        )
+        queue = Queue(  # type: ignore[no-untyped-call]  # kombu is untyped
+            declaration.name,
+            channel=channel,
+            durable=True,
+            auto_delete=False,
+            queue_arguments=declaration.arguments,
+        )
+        try:
+            queue.declare()  # type: ignore[no-untyped-call]
+        except kombu.exceptions.ChannelError as exc:
+            # The broker asks to go on (it declares again on each reconnection): the queue exists
+            # with other arguments, which only a deployment that changed PESSOAS_QUEUE_TYPE causes.
+            if not ignore_different_topology or "inequivalent arg" not in str(exc).lower():
+                raise
+            logger.error("queue %s exists with other arguments than these: %s", queue_name, exc)
+        return queue
 
 
 async def declare_queues(
@@ -158,5 +214,5 @@ def build_worker_broker(
         # An enqueue (a retry) waits for a lost connection to come back rather than fail the
         # message's processing: the original is acked only after its retry copy is confirmed.
         max_enqueue_attempts=None,
-        topology=broker_topology(queue_type),
+        topology=DeclaredTopology(queue_type),
     )

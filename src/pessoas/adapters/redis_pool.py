@@ -1,17 +1,20 @@
-"""A Redis connection pool that waits for a free connection past its size, at the cost of a counter.
+"""A Redis connection pool that waits for a free connection past its size: redis-py's plain pool, bounded.
 
-redis-py offers two pools. Its plain pool raises ``MaxConnectionsError`` when a burst needs more
-connections than its size, which would turn a burst into 503s. Its blocking pool waits instead,
-but takes a condition, a timeout context and several observability hooks on every command, and
-checks each connection it hands out for unread data with a non-blocking read, a system call.
-That path is the largest item of redis-py's share of a request (docs/performance.md).
+It stands in for redis-py's ``BlockingConnectionPool``, which also waits rather than raise
+(redis-py's plain pool raises ``MaxConnectionsError`` past its size, which would turn a burst
+into 503s) but costs more client CPU per command: a condition and a timeout context on every
+command, and a check of each connection it hands out for unread data, a non-blocking read and
+so a system call. ``bench/probes/redis_client.py`` measures the three pools side by side
+(client CPU per command); this one costs clearly less than the blocking pool, which is why it
+stays. Redis commands are the largest item of an API request's client-side CPU.
 
-This pool keeps the plain pool's connections and bookkeeping and bounds them with a semaphore:
-taking a free connection awaits nothing, a full pool waits up to ``timeout`` for a release. It
-skips the unread-data check: redis-py closes a connection whenever reading a reply fails or is
-cancelled, so a connection back in the pool never has a reply pending; and one that the server
-closed while it sat idle is found when next used, which the client's retry on a connection error
-covers (the composition root gives it one).
+It uses only redis-py's public pool methods: a semaphore of the pool's size bounds them, so the
+plain pool never reaches its limit; a free slot is taken without suspending, a full pool waits
+up to ``timeout`` for a release. It takes a connection with ``get_available_connection`` and
+connects it if needed, skipping the unread-data check: redis-py closes a connection whenever
+reading a reply fails or is cancelled, so a connection back in the pool never has a reply
+pending; and one the server closed while it sat idle is found when next used, which the
+client's retry on a connection error covers (the composition root gives it one).
 """
 
 from __future__ import annotations
@@ -38,29 +41,22 @@ class WaitingConnectionPool(redis.ConnectionPool):
                 raise redis.ConnectionError("no Redis connection free within the pool's wait") from None
         else:
             await self._slots.acquire()  # a free slot: returns without suspending
-        connection: AbstractConnection | None = None
         try:
-            try:
-                connection = self._available_connections.pop()
-            except IndexError:
-                connection = self.make_connection()  # type: ignore[no-untyped-call]
-            self._in_use_connections.add(connection)
-            if not connection.is_connected:
-                await connection.connect()
+            connection: AbstractConnection = self.get_available_connection()  # type: ignore[no-untyped-call]
         except BaseException:
-            if connection is None:
-                self._slots.release()
-            else:
-                await self.release(connection)
+            self._slots.release()
+            raise
+        try:
+            if not connection.is_connected:
+                await connection.connect()  # type: ignore[no-untyped-call]
+        except BaseException:
+            await self.release(connection)
             raise
         return connection
 
     async def release(self, connection: AbstractConnection) -> None:
-        self._in_use_connections.discard(connection)
         try:
-            if connection.should_reconnect():  # type: ignore[no-untyped-call]
-                await connection.disconnect()
+            await super().release(connection)
         finally:
             # Even when closing it failed: the slot must come back, or the pool shrinks for good.
-            self._available_connections.append(connection)
             self._slots.release()

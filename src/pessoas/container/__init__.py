@@ -14,10 +14,11 @@ from dependency_injector import containers, providers
 
 from pessoas.adapters.prometheus_metrics import (
     CountedCreations,
-    CountedSearchIndex,
-    TimedWriter,
-    counting,
+    observe_announced_indexed,
+    observe_commit,
     observe_readiness,
+    observe_reconciled_indexed,
+    observed,
 )
 from pessoas.application.readiness import Readiness
 from pessoas.application.use_cases import (
@@ -51,29 +52,34 @@ class Container(containers.DeclarativeContainer):
     #: Provides ``queue``, ``prepare`` (declare the queues) and ``at_start`` (run once by the API).
     queue = providers.DependenciesContainer()
 
-    # With metrics on, the use cases see each adapter through a wrapper that counts its failures
-    # (and, for the writer and the index, what they did); with metrics off, the adapters themselves.
+    # With metrics on, the use cases see each adapter through one proxy that counts its failures
+    # (and, for the writer and the index, observes what they did); with metrics off, the adapters
+    # themselves.
     metrics = providers.Callable(_metrics_switch, settings)
     observed_cache = providers.Selector(
-        metrics, on=providers.Singleton(counting, cache.cache, "cache"), off=cache.cache
+        metrics, on=providers.Singleton(observed, cache.cache, "cache"), off=cache.cache
     )
     observed_reader = providers.Selector(
-        metrics, on=providers.Singleton(counting, storage.reader, "storage"), off=storage.reader
+        metrics, on=providers.Singleton(observed, storage.reader, "storage"), off=storage.reader
     )
     observed_writer = providers.Selector(
         metrics,
-        on=providers.Singleton(counting, providers.Singleton(TimedWriter, storage.writer), "storage"),
+        on=providers.Singleton(observed, storage.writer, "storage", add_many=observe_commit),
         off=storage.writer,
     )
     observed_index = providers.Selector(
         metrics,
         on=providers.Singleton(
-            counting, providers.Singleton(CountedSearchIndex, storage.search_index), "storage"
+            observed,
+            storage.search_index,
+            "storage",
+            index=observe_announced_indexed,
+            index_missing=observe_reconciled_indexed,
         ),
         off=storage.search_index,
     )
     observed_queue = providers.Selector(
-        metrics, on=providers.Singleton(counting, queue.queue, "queue"), off=queue.queue
+        metrics, on=providers.Singleton(observed, queue.queue, "queue"), off=queue.queue
     )
 
     # Use cases hold no per-request state, so one of each serves every request.

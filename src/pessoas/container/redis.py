@@ -56,8 +56,8 @@ def build_client(settings: Settings) -> redis.Redis:
     assert url is not None, "the Redis group is chosen only with a URL"
     if not settings.redis_sentinels:
         # A burst beyond the pool's size waits for a connection instead of failing (redis-py's
-        # default pool raises MaxConnectionsError past its limit), without the per-command cost
-        # of redis-py's own blocking pool (adapters/redis_pool.py).
+        # default pool raises MaxConnectionsError past its limit), at less cost per command than
+        # redis-py's own blocking pool (adapters/redis_pool.py).
         pool = WaitingConnectionPool.from_url(
             url,
             max_connections=settings.redis_pool_max,

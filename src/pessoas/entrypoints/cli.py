@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     worker = commands.add_parser(
         "worker",
         help="store queued pessoas in PostgreSQL",
-        description="Runs `dramatiq pessoas.entrypoints.worker` with these options (dramatiq's own"
-        " command takes the others). Refuses to start without PESSOAS_AMQP_URL and PESSOAS_DATABASE_URL.",
+        description="Runs dramatiq's own command over pessoas.entrypoints.worker with these options,"
+        " its log lines in JSON. Refuses to start without PESSOAS_AMQP_URL and PESSOAS_DATABASE_URL.",
         epilog=_settings_help(),
         formatter_class=formatter,
     )
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         "--metrics-port",
         type=int,
         default=None,
-        help="default: PESSOAS_METRICS_PORT or 9100; the processes take consecutive free ports from it",
+        help="default: PESSOAS_METRICS_PORT or 9100 (0: not served); one port serves every worker process",
     )
     worker.set_defaults(run=_worker)
 

@@ -6,9 +6,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import os
-import signal
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -110,32 +107,3 @@ class Reconciler(dramatiq.Middleware):
                 logger.warning("reconciler pass failed; retrying in %g s", self._interval, exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self._interval)
-
-
-class StopWhenOrphaned(dramatiq.Middleware):
-    """Stops this worker process gracefully when the process that started it is gone.
-
-    dramatiq's command runs each worker in a child of its main process. If the main process is
-    killed outright (SIGKILL, out of memory), the child would go on consuming with nobody to stop
-    it, beside the worker a supervisor starts in its place. It sends itself SIGTERM instead,
-    which dramatiq's worker process handles as a graceful stop (it finishes the message in hand).
-    """
-
-    CHECK_S = 0.5
-
-    def __init__(self) -> None:
-        self._stopped = threading.Event()
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        parent = os.getppid()
-        threading.Thread(target=self._watch, args=(parent,), name="orphan-watch", daemon=True).start()
-
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        self._stopped.set()
-
-    def _watch(self, parent: int) -> None:
-        while not self._stopped.wait(self.CHECK_S):
-            if os.getppid() != parent:
-                logger.warning("the dramatiq main process %d is gone: stopping this worker", parent)
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
