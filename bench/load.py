@@ -1,4 +1,4 @@
-"""Open-model load generator reproducing the Rinha de Backend 2023 Q3 stress test (docs/contract.md, docs/performance.md).
+"""Open-model load generator reproducing the Rinha de Backend 2023 Q3 stress test (docs/performance.md).
 
     .venv/bin/python -m bench.load [--base-url http://127.0.0.1:9999] [--scale 1] [--time 1]
                                    [--seed 42] [--out DIR] [--connections user|pool]

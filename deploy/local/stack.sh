@@ -54,7 +54,7 @@
 #   PESSOAS_WORKER_ARGS   extra arguments of `pessoas worker`, e.g. "--processes 1 --threads 2"
 #   PESSOAS_METRICS_PORTS "9101 9102 9103": the metrics ports of api1, api2 and the worker (on
 #                         127.0.0.1; never through :9999), listed in run/prometheus-targets.json.
-#                         A worker with --processes N serves on its port, port+1, ... port+N-1.
+#                         One port serves all the worker's processes.
 #   PESSOAS_METRICS       on; off collects and serves no metrics (PESSOAS_ACCESS_LOG=on adds an
 #                         access log): both reach the API instances and the worker as they are
 #   PESSOAS_UP_TIMEOUT    60 (seconds `up` waits for health)
@@ -143,18 +143,15 @@ nginx_command() { # [-t]: the command line of the local nginx, in the foreground
 
 # --- metrics -------------------------------------------------------------------------------------
 
-write_prometheus_targets() { # FILE: Prometheus file_sd targets, one group per process
-  local processes
-  processes=$(sed -n 's/.*--processes[ =]\([0-9]*\).*/\1/p' <<<"$PESSOAS_WORKER_ARGS")
-  python3 - "$1" "$API1_METRICS_PORT" "$API2_METRICS_PORT" "$WORKER_METRICS_PORT" "${processes:-1}" <<'PY'
+write_prometheus_targets() { # FILE: Prometheus file_sd targets: each API, and the worker command
+  # (one port serves all the worker's processes)
+  python3 - "$1" "$API1_METRICS_PORT" "$API2_METRICS_PORT" "$WORKER_METRICS_PORT" <<'PY'
 import json, sys
-path, api1, api2, worker, processes = sys.argv[1:]
+path, api1, api2, worker = sys.argv[1:]
 groups = [
     {"targets": [f"127.0.0.1:{api1}"], "labels": {"job": "pessoas-api", "instance_name": "api1"}},
     {"targets": [f"127.0.0.1:{api2}"], "labels": {"job": "pessoas-api", "instance_name": "api2"}},
-] + [
-    {"targets": [f"127.0.0.1:{int(worker) + n}"], "labels": {"job": "pessoas-worker", "instance_name": f"worker{n}"}}
-    for n in range(int(processes))
+    {"targets": [f"127.0.0.1:{worker}"], "labels": {"job": "pessoas-worker", "instance_name": "worker"}},
 ]
 with open(path, "w") as out:
     json.dump(groups, out, indent=2)
