@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         description="x-queue-type of the queues: quorum replicates them on a cluster's nodes",
     )
     publish_window_ms: float = Field(
-        default=25.0,
+        default=100.0,
         ge=0,
         description="how long an announcement waits for others to share its message: search finds a "
         "pessoa up to this much later, and RabbitMQ and the worker handle fewer, larger messages",
