@@ -52,7 +52,7 @@ def pessoa_from_line(line: bytes) -> Pessoa:
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise InvalidLine(f"not JSON ({exc})") from None
+        raise InvalidLine(f"not JSON (at column {exc.colno})") from None
     try:
         pessoa = new_pessoa(record)
     except PessoaError as exc:
