@@ -1,4 +1,4 @@
-"""Runs ``pessoas export`` and ``pessoas import`` as processes, as an operator would (shared by the suites)."""
+"""Runs ``pessoas export`` and ``pessoas import`` as processes, as an operator would."""
 
 from __future__ import annotations
 

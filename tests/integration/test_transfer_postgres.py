@@ -90,7 +90,8 @@ async def test_an_import_into_postgres_reports_invalid_lines_and_conflicts(tmp_p
     assert result.stderr.decode().splitlines() == [
         "pessoas import: line 2: conflict: apelido 'ocupado0000' is held by another pessoa",
         "pessoas import: line 3: invalid: an element of stack must have at most 32 characters",
-        f"pessoas import: line 5: conflict: id {held['id']} is held by another pessoa (apelido 'ocupado0000')",
+        f"pessoas import: line 5: conflict: id {held['id']} is held by another pessoa"
+        " (apelido 'ocupado0000')",
         "pessoas import: 5 lines read, 1 imported, 1 already present, 1 invalid, 2 conflicts",
     ]
     assert await store.count() == 2
