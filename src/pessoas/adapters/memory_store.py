@@ -7,7 +7,7 @@ search only once it has been indexed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from pessoas.domain.model import Pessoa
 
@@ -43,7 +43,7 @@ class InMemoryPessoaStore:
                     break
         return found
 
-    async def pages(self, size: int) -> AsyncIterator[list[Pessoa]]:
+    async def pages(self, size: int) -> AsyncGenerator[list[Pessoa], None]:
         snapshot = sorted(self._by_id.values(), key=lambda pessoa: pessoa.id)  # as of the first page
         for start in range(0, len(snapshot), size):
             yield snapshot[start : start + size]

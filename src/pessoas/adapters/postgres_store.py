@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import psycopg
@@ -157,7 +157,7 @@ class PostgresPessoaStore:
             raise StorageUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
         return {row[0] for row in rows}
 
-    async def pages(self, size: int) -> AsyncIterator[list[Pessoa]]:
+    async def pages(self, size: int) -> AsyncGenerator[list[Pessoa], None]:
         try:
             async with (
                 self._pool.connection() as conn,

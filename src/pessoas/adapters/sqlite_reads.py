@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -45,7 +45,7 @@ class SqliteReadPool:
             raise StorageUnavailable("the SQLite readers are not running")
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, read)
 
-    async def stream(self, query: str, size: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+    async def stream(self, query: str, size: int) -> AsyncGenerator[list[tuple[Any, ...]], None]:
         """The rows of ``query``, ``size`` at a time, all of them from one snapshot of the file.
 
         The query runs on a connection of its own, in one read transaction, and each page is

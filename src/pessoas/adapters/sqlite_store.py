@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -81,7 +81,7 @@ class SqlitePessoaStore:
 
         return await self._reads.run(read)
 
-    async def pages(self, size: int) -> AsyncIterator[list[Pessoa]]:
+    async def pages(self, size: int) -> AsyncGenerator[list[Pessoa], None]:
         # The id is stored as lower-case hexadecimal text, whose order is the UUIDs' own.
         async with aclosing(self._reads.stream(_ALL_BY_ID, size)) as rows_pages:
             async for rows in rows_pages:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +121,7 @@ class ExportPessoas:
         self._source = source
         self._page_size = page_size
 
-    async def __call__(self) -> AsyncIterator[list[bytes]]:
+    async def __call__(self) -> AsyncGenerator[list[bytes], None]:
         async with aclosing(self._source.pages(self._page_size)) as pages:
             async for page in pages:
                 yield [pessoa_line(pessoa) for pessoa in page]

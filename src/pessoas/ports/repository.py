@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol
 
 from pessoas.domain.model import Pessoa
@@ -47,7 +47,7 @@ class PessoaReader(Protocol):
 
 
 class PessoaExport(Protocol):
-    def pages(self, size: int) -> AsyncIterator[list[Pessoa]]:
+    def pages(self, size: int) -> AsyncGenerator[list[Pessoa], None]:
         """Every stored pessoa, in ascending id order, in pages of at most ``size``, as of one moment.
 
         Memory stays bounded by one page whatever the number of pessoas: storage reads them as the
