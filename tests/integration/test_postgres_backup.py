@@ -22,7 +22,6 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from pessoas.adapters.memory_cache import InMemoryPessoaCache
@@ -63,7 +62,7 @@ def databases() -> Iterator[Any]:
         if create:
             with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
                 admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        return make_conninfo(ADMIN_URL, dbname=name)
+        return ADMIN_URL.rsplit("/", 1)[0] + "/" + name  # a URL, as backup.sh takes
 
     yield make
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
