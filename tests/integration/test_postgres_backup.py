@@ -97,7 +97,12 @@ def backup_sh(*args: str, database_url: str) -> subprocess.CompletedProcess[str]
 
 def rows(url: str, query: str = ROWS) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
-        return conn.execute(query).fetchall()
+        return comparable(conn.execute(query).fetchall())
+
+
+def comparable(fetched: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows whose stack (a list) is a tuple, so that sets of rows can be compared."""
+    return [tuple(tuple(v) if isinstance(v, list) else v for v in row) for row in fetched]
 
 
 class Creations:
@@ -141,8 +146,8 @@ async def test_a_backup_under_load_restores_exactly_its_snapshot(tmp_path: Path,
             with psycopg.connect(url) as conn:
                 conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-                held = conn.execute(ROWS).fetchall()
-                held_search = conn.execute(SEARCH_ROWS).fetchall()
+                held = comparable(conn.execute(ROWS).fetchall())
+                held_search = comparable(conn.execute(SEARCH_ROWS).fetchall())
                 backup_sh("backup", str(tmp_path / "exact.dump"), f"--snapshot={snapshot}", database_url=url)
                 conn.rollback()
             return held, held_search
