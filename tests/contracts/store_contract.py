@@ -260,3 +260,57 @@ class StoreContract:
         assert [p.id for p in await store.search("\u03c3", 50)] == [odos.id]  # small sigma
         assert [p.id for p in await store.search("ς", 50)] == [final.id]
         assert [p.id for p in await store.search("οδος", 50)] == [final.id]
+
+
+async def exported(store, size: int) -> list[list[Pessoa]]:
+    """Every page of ``store.pages(size)``, read to the end."""
+    return [page async for page in store.pages(size)]
+
+
+class ExportContract:
+    """What every storage adapter's ``pages`` (PessoaExport) must do; the same ``store`` fixture.
+
+    Apart from StoreContract, since a split of reads over a standby is no exporter.
+    """
+
+    async def test_an_empty_store_exports_no_page(self, store):
+        assert await exported(store, 10) == []
+
+    async def test_every_stored_pessoa_comes_once_with_every_field_in_id_order(self, store):
+        pessoas = [
+            make_pessoa(stack=("Python", "C++"), nascimento=dt.date(1999, 12, 31)),
+            make_pessoa(stack=None, nome="Ana"),
+            make_pessoa(stack=()),
+            make_pessoa(apelido="joão", nome="João ΟΔΟΣ", stack=("ç", "Go")),
+            *(make_pessoa() for _ in range(8)),
+        ]
+        assert await store.add_many(pessoas[:5]) == ids(pessoas[:5])
+        assert await store.add_many(pessoas[5:]) == ids(pessoas[5:])
+        pages = await exported(store, 5)
+        assert [len(page) for page in pages] == [5, 5, 2]
+        assert [pessoa for page in pages for pessoa in page] == sorted(pessoas, key=lambda p: p.id)
+
+    async def test_the_pages_are_one_snapshot_taken_at_the_first_page(self, store):
+        before = [make_pessoa() for _ in range(6)]
+        assert await store.add_many(before) == ids(before)
+        pages = store.pages(2)
+        first = await anext(pages)
+        # Committed while the export is under way: their ids sort anywhere among the others'.
+        during = [make_pessoa() for _ in range(6)]
+        assert await store.add_many(during) == ids(during)
+        rest = [pessoa async for page in pages for pessoa in page]
+        assert [*first, *rest] == sorted(before, key=lambda p: p.id)
+        assert await store.count() == 12
+
+    async def test_an_export_closed_early_leaves_storage_as_it_was(self, store):
+        pessoas = [make_pessoa() for _ in range(5)]
+        assert await store.add_many(pessoas) == ids(pessoas)
+        # More exports stopped halfway than a small pool has connections: each gives its own back.
+        for _ in range(6):
+            pages = store.pages(2)
+            assert len(await anext(pages)) == 2
+            await pages.aclose()
+        late = make_pessoa()
+        assert await store.add_many([late]) == {late.id}
+        assert await store.count() == 6
+        assert len([p async for page in store.pages(100) for p in page]) == 6

@@ -21,12 +21,12 @@ from pessoas.adapters.postgres_search_index import PostgresSearchIndex
 from pessoas.adapters.postgres_store import PostgresPessoaStore
 from pessoas.domain.model import Pessoa
 from tests.contracts.pessoas_factory import make_pessoa
-from tests.contracts.store_contract import StoreContract
+from tests.contracts.store_contract import ExportContract, StoreContract
 
 pytestmark = pytest.mark.integration
 
 
-class TestPostgresStore(StoreContract):
+class TestPostgresStore(StoreContract, ExportContract):
     pass  # the store fixture comes from tests/integration/conftest.py
 
 

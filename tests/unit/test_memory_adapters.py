@@ -10,10 +10,10 @@ from pessoas.adapters.no_cache import NoCache
 from tests.contracts.cache_contract import CacheContract
 from tests.contracts.pessoas_factory import make_pessoa
 from tests.contracts.queue_contract import QueueContract
-from tests.contracts.store_contract import StoreContract
+from tests.contracts.store_contract import ExportContract, StoreContract
 
 
-class TestInMemoryStore(StoreContract):
+class TestInMemoryStore(StoreContract, ExportContract):
     @pytest.fixture
     def store(self):
         return InMemoryPessoaStore()

@@ -19,7 +19,7 @@ from pessoas.adapters.sqlite_writer import SqliteWriter
 from pessoas.application.use_cases import CreatePessoa
 from pessoas.domain.errors import ApelidoTaken, StorageUnavailable, StorageUnusable
 from tests.contracts.pessoas_factory import make_pessoa
-from tests.contracts.store_contract import StoreContract
+from tests.contracts.store_contract import ExportContract, StoreContract
 
 BODY = {"apelido": "guardada", "nome": "Guardada", "nascimento": "2000-01-01", "stack": None}
 
@@ -64,7 +64,7 @@ async def embedded(tmp_path):
         yield running
 
 
-class TestSqliteStore(StoreContract):
+class TestSqliteStore(StoreContract, ExportContract):
     @pytest.fixture
     def store(self, embedded):
         return embedded.store

@@ -7,7 +7,7 @@ search only once it has been indexed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from pessoas.domain.model import Pessoa
 
@@ -42,6 +42,11 @@ class InMemoryPessoaStore:
                 if len(found) >= limit:
                     break
         return found
+
+    async def pages(self, size: int) -> AsyncGenerator[list[Pessoa], None]:
+        snapshot = sorted(self._by_id.values(), key=lambda pessoa: pessoa.id)  # as of the first page
+        for start in range(0, len(snapshot), size):
+            yield snapshot[start : start + size]
 
     async def count(self) -> int:
         return len(self._by_id)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import psycopg
@@ -50,6 +50,10 @@ RETURNING id
 """
 
 _GET = f"SELECT {_COLUMNS} FROM pessoas WHERE id = %s"  # noqa: S608 (constant column list)
+
+# Read through a server-side cursor: the server keeps the result and hands it over a page at a
+# time, all of it from the one snapshot the cursor was opened with.
+_ALL_BY_ID = f"SELECT {_COLUMNS} FROM pessoas ORDER BY id"  # noqa: S608 (constant column list)
 
 # The LIKE on the search text is what the trigram index answers. The term is lower-cased by the
 # same lower() as the text, and its LIKE metacharacters are escaped beforehand (lower() leaves
@@ -152,6 +156,19 @@ class PostgresPessoaStore:
                 raise StorageUncertain(f"PostgreSQL did not confirm the commit: {exc}") from exc
             raise StorageUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
         return {row[0] for row in rows}
+
+    async def pages(self, size: int) -> AsyncGenerator[list[Pessoa], None]:
+        try:
+            async with (
+                self._pool.connection() as conn,
+                conn.transaction(),
+                conn.cursor(name="pessoas_export") as cursor,
+            ):
+                await cursor.execute(_ALL_BY_ID)
+                while rows := await cursor.fetchmany(size):
+                    yield [_pessoa(row) for row in rows]
+        except psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
 
     async def get(self, pessoa_id: uuid.UUID) -> Pessoa | None:
         async with self._connection() as conn:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pessoas.domain.errors import StorageUnavailable
 
@@ -45,6 +45,23 @@ class SqliteReadPool:
             raise StorageUnavailable("the SQLite readers are not running")
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, read)
 
+    async def stream(self, query: str, size: int) -> AsyncGenerator[list[tuple[Any, ...]], None]:
+        """The rows of ``query``, ``size`` at a time, all of them from one snapshot of the file.
+
+        The query runs on a connection of its own, in one read transaction, and each page is
+        fetched on a thread as the caller asks for it, so a long read holds one page in memory
+        and no thread of the pool. Closing the iterator ends the transaction.
+        """
+        if self._executor is None:
+            raise StorageUnavailable("the SQLite readers are not running")
+        conn = await asyncio.to_thread(_guarded, self._connect)
+        try:
+            cursor = await asyncio.to_thread(_guarded, lambda: _begin_and_run(conn, query))
+            while rows := await asyncio.to_thread(_guarded, lambda: cursor.fetchmany(size)):
+                yield rows
+        finally:
+            await asyncio.to_thread(conn.close)  # a read transaction left open is rolled back
+
     def _call(self, read: Callable[[sqlite3.Connection], T]) -> T:
         try:
             return read(self._connection())
@@ -59,3 +76,15 @@ class SqliteReadPool:
             with self._opened_lock:
                 self._opened.append(conn)
         return conn
+
+
+def _begin_and_run(conn: sqlite3.Connection, query: str) -> sqlite3.Cursor:
+    conn.execute("BEGIN")  # the snapshot is taken by the query's first read, and kept until the end
+    return conn.execute(query)
+
+
+def _guarded(step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except sqlite3.Error as exc:
+        raise StorageUnavailable(f"SQLite cannot answer: {exc}") from exc

@@ -19,7 +19,8 @@ import datetime as dt
 import json
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from pessoas.adapters.sqlite_reads import SqliteReadPool
@@ -33,6 +34,7 @@ _SEARCH_INDEXED = f"""
 SELECT {_COLUMNS} FROM pessoas_search CROSS JOIN pessoas AS p ON p.rowid = pessoas_search.rowid
 WHERE pessoas_search MATCH ? AND instr(p.search, ?) > 0
 """  # noqa: S608 (constant column list)
+_ALL_BY_ID = f"SELECT {_COLUMNS} FROM pessoas AS p ORDER BY p.id"  # noqa: S608 (constant column list)
 _SEARCH_SCAN = f"SELECT {_COLUMNS} FROM pessoas AS p WHERE instr(p.search, ?) > 0"  # noqa: S608
 _TRIGRAM = 3
 _TRIGRAMS_ASKED = 4
@@ -78,6 +80,12 @@ class SqlitePessoaStore:
             return _pessoa(row) if row is not None else None
 
         return await self._reads.run(read)
+
+    async def pages(self, size: int) -> AsyncGenerator[list[Pessoa], None]:
+        # The id is stored as lower-case hexadecimal text, whose order is the UUIDs' own.
+        async with aclosing(self._reads.stream(_ALL_BY_ID, size)) as rows_pages:
+            async for rows in rows_pages:
+                yield [_pessoa(row) for row in rows]
 
     async def search(self, term: str, limit: int) -> list[Pessoa]:
         needle = fold_case(term)

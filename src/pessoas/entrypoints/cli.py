@@ -1,4 +1,5 @@
-"""The ``pessoas`` command: serve the API, run the worker, set up the schema and queue, or back up."""
+"""The ``pessoas`` command: serve the API, run the worker, set up the schema and queue, back up,
+or move pessoas in and out of storage as JSON lines."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 from pessoas import __version__
 from pessoas.domain.errors import StorageUnusable
 from pessoas.entrypoints.startup import settings_or_exit
+from pessoas.entrypoints.transfer_cli import add_commands as add_transfer_commands
 from pessoas.settings import Settings, setting_names
 
 T = TypeVar("T")
@@ -194,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     backup.add_argument("destination", help="the file to write (overwritten)")
     backup.set_defaults(run=_backup)
+
+    add_transfer_commands(commands, _settings_help(), formatter)
 
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace, Settings], None] = args.run

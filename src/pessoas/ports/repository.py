@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol
 
 from pessoas.domain.model import Pessoa
@@ -43,6 +43,20 @@ class PessoaReader(Protocol):
 
     async def check(self) -> None:
         """Returns when storage answers; raises StorageUnavailable when it does not (readiness)."""
+        ...
+
+
+class PessoaExport(Protocol):
+    def pages(self, size: int) -> AsyncGenerator[list[Pessoa], None]:
+        """Every stored pessoa, in ascending id order, in pages of at most ``size``, as of one moment.
+
+        Memory stays bounded by one page whatever the number of pessoas: storage reads them as the
+        caller asks for the next page. The pages are one consistent snapshot, taken when the first
+        page is asked for: a pessoa committed meanwhile is either wholly in them or not at all.
+        The caller closes the iterator (``aclose``) when it stops before the end.
+
+        Raises :class:`pessoas.domain.errors.StorageUnavailable` when storage cannot be read.
+        """
         ...
 
 
