@@ -5,7 +5,7 @@ import os
 from hypothesis import HealthCheck, settings
 
 # The machine is shared and noisy: a slow draw is not a bug, so time-based checks are off.
-# HYPOTHESIS_PROFILE=thorough runs many more examples (documented in the README).
+# HYPOTHESIS_PROFILE=thorough runs many more examples (documented in docs/testing.md).
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "thorough", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=5000

@@ -1,6 +1,6 @@
 """Client CPU per Redis command, by connection pool and reply parser, against a live Redis.
 
-redis-py's command path is the largest single item of an API request's CPU (docs/performance.md),
+redis-py's command path is the largest single item of an API request's CPU (docs/performance-log.md),
 so this probe compares the pool (redis-py's blocking one, which waits for a free connection;
 its plain one, which raises past its size; or the service's own ``WaitingConnectionPool``, which
 waits at the cost of a semaphore) and the parser (pure Python or hiredis, when installed) in one process: 16

@@ -1,6 +1,6 @@
 """Bad input, fuzzed, through the ASGI app: never a 5xx, and nothing stored but what got a 201.
 
-CI runs a few hundred examples per property; ``PESSOAS_FUZZ_SCALE=50 make unit`` (see the README)
+CI runs a few hundred examples per property; ``PESSOAS_FUZZ_SCALE=50 make unit`` (see docs/testing.md)
 runs fifty times as many. Invalid bodies are part of the load in tests/faults too.
 """
 

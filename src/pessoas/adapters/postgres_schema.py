@@ -85,7 +85,7 @@ _DDL = (
     )
     """,
     # The GIN pending list makes inserts cheap but is scanned linearly by every search until it is
-    # merged: a short list trades a little insert CPU for much cheaper searches (docs/performance.md).
+    # merged: a short list trades a little insert CPU for much cheaper searches (docs/performance-log.md).
     """
     CREATE INDEX IF NOT EXISTS pessoas_search_trgm ON pessoas_search
     USING gin (search gin_trgm_ops) WITH (gin_pending_list_limit = 256)

@@ -207,7 +207,7 @@ def build_worker_broker(
         confirm_delivery=True,
         # A blocking ack waits for the consumer thread's next poll, and with the shared
         # thread-safe connection it waits for the consumer's read lock; either way a worker
-        # thread stalls up to a poll timeout per message (docs/performance.md). The rows are
+        # thread stalls up to a poll timeout per message (docs/performance-log.md). The rows are
         # committed before the ack, so acking asynchronously costs nothing but, at worst, a
         # redelivery the store skips.
         blocking_acknowledge=False,

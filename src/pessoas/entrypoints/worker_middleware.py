@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 # Acks are sent by the consumer thread between polls, so Dramatiq's default prefetch (two
 # messages per thread) starves while acks wait: a deep prefetch keeps RabbitMQ delivering
-# (docs/performance.md has the measurement).
+# (docs/performance-log.md has the measurement).
 QUEUE_PREFETCH = 64
 # How long the consumer blocks in a read: bounds the ack delay and the reaction to a stop.
 POLL_MS = 100

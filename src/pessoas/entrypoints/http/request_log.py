@@ -4,7 +4,7 @@ Every response carries ``X-Request-ID``: the caller's when it sent a usable one,
 Log lines written while the request is answered carry it as ``request_id``.
 
 One ASGI middleware does all four, around the whole app, because every layer a request passes
-through costs CPU on each of the service's requests (docs/performance.md measures it): one look
+through costs CPU on each of the service's requests (docs/performance-log.md measures it): one look
 at the request's headers, one wrapper around ``send``, one clock read at each end when something
 needs the duration. A small middleware of our own rather than asgi-correlation-id plus
 prometheus-client's instruments: it has to wrap the contract's fast dispatch too (so plain ASGI,
