@@ -35,8 +35,8 @@ _COLUMNS = "id, apelido, nome, nascimento, stack"
 # A stack is a text[] of its own and PostgreSQL arrays cannot be ragged, so every stack is flattened
 # into one array and each row carries the bounds of its slice (NULL bounds for no stack; lo > hi gives
 # the empty array). Parameters go in binary (%b), so the server parses no array text (faster for
-# large batches: docs/performance-log.md). ON CONFLICT DO NOTHING, with no target, skips a row that collides on
-# either unique column, with a stored row or an earlier row of the same statement; RETURNING
+# large batches: docs/performance-log.md). ON CONFLICT DO NOTHING, with no target, skips a row that
+# collides on either unique column, with a stored row or an earlier row of the same statement; RETURNING
 # names the rows stored, so every other row of the batch lost its apelido.
 _INSERT = """
 INSERT INTO pessoas (id, apelido, nome, nascimento, stack)
