@@ -13,7 +13,9 @@
 #       holds a pessoas table. One transaction: the database ends up whole or unchanged. Then it
 #       indexes for search the pessoas that the snapshot held but the worker had not indexed yet
 #       (their transaction ids come from the old server, which the reconciler may never reach on
-#       a new one), and analyzes the tables. Point PESSOAS_DATABASE_URL at it and start the stack.
+#       a new one), and analyzes the tables. Serve it by pointing the
+#       services' PESSOAS_DATABASE_URL at it (the local stack always serves its database
+#       `pessoas`: restore under that name, docs/operations.md, "Backup and restore").
 #
 #   deploy/local/backup.sh list FILE
 #       What FILE holds (pg_restore --list).
