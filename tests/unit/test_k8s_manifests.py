@@ -884,7 +884,7 @@ def label_values() -> dict[tuple[str, str], set[str]]:
     )
     container_source = (ROOT / "src/pessoas/container/__init__.py").read_text()
     found["pessoas_backend_errors_total", "component"] = set(
-        re.findall(r'counting, .*?"(\w+)"\)', container_source)
+        re.findall(r'\bobserved,\s*[\w.]+,\s*"(\w+)"', container_source)
     )
     return found
 
