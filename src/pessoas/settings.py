@@ -49,11 +49,11 @@ class Settings(BaseSettings):
     ready_interval: float = Field(default=1.0, description="seconds between two readiness checks")
 
     # The server's own protection (docs/operations.md, "HTTP limits").
-    http_parser: Literal["auto", "h11", "httptools"] = Field(
-        default="auto",
-        description="the HTTP parser: h11 bounds a request's head (max_head_bytes), httptools parses "
-        "faster and bounds nothing; auto: httptools on a unix socket (only a proxy connects there), "
-        "h11 on a TCP port. `pessoas serve --http` overrides it",
+    http_parser: Literal["httptools", "h11"] = Field(
+        default="httptools",
+        description="the HTTP parser: httptools is the faster; h11 also bounds a request's head while "
+        "it arrives (max_head_bytes; httptools' heads are checked once parsed, with 431). "
+        "`pessoas serve --http` overrides it",
     )
     max_connections: int = Field(
         default=4096,
@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     keepalive_timeout: int = Field(default=5, description="seconds an idle keep-alive connection stays")
     max_head_bytes: int = Field(
         default=32 * 1024,
-        description="request line plus all headers, with h11 (else 400 and the connection closes)",
+        description="request line plus all headers (else 431; with h11, a longer head is also cut "
+        "off while it arrives: 400 and the connection closes)",
     )
 
     storage: Literal["sqlite", "postgres", "memory"] | None = Field(

@@ -74,16 +74,8 @@ def server_limits(args: argparse.Namespace, settings: Settings) -> dict[str, Any
 
 
 def _http_parser(args: argparse.Namespace, settings: Settings) -> str:
-    """httptools behind a proxy (a unix socket has only nginx for a client), h11 facing clients.
-
-    httptools parses faster but bounds neither a request head's size nor anything else of it;
-    h11 bounds the head (``h11_max_incomplete_event_size``). nginx in front already bounds the
-    head and its timing, so an instance behind it spares h11's cost.
-    """
     chosen: str = args.http or settings.http_parser
-    if chosen != "auto":
-        return chosen
-    return "httptools" if args.uds else "h11"
+    return chosen
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> None:
@@ -157,8 +149,8 @@ def main(argv: list[str] | None = None) -> None:
         "--http",
         choices=("h11", "httptools"),
         default=None,
-        help="the HTTP parser (default: PESSOAS_HTTP_PARSER; auto: httptools with --uds, h11 on a TCP"
-        " port, where it bounds the request head at PESSOAS_MAX_HEAD_BYTES)",
+        help="the HTTP parser (default: PESSOAS_HTTP_PARSER, httptools; h11 also bounds a request head"
+        " at PESSOAS_MAX_HEAD_BYTES while it arrives)",
     )
     serve.set_defaults(run=_serve)
 
