@@ -1,4 +1,4 @@
-"""A backup of the stack's PostgreSQL under the reference load, then its restore (make faults).
+"""A backup of the stack's PostgreSQL under the fault suite's load, then its restore (make faults).
 
 The "fault" is deploy/local/backup.sh's backup, taken mid-load: it must refuse, lose and double
 nothing (the scenario's whole audit). Its snapshot is one the test exported and read itself, so
