@@ -6,7 +6,10 @@ The FastAPI registration is generated from these declarations (:func:`register_r
 Each route is served by :class:`ContractAPIRoute`, FastAPI's ``APIRoute`` customised through the
 public methods FastAPI documents for that ("Custom Request and APIRoute class"): its handler is
 the route's own ``respond``, which reads the request itself, so no dependency solving or
-validation runs per request. Its base, :class:`HeadServingRoute` (also under /health and
+validation runs per request. Its ``handle`` (Starlette's public route method) calls that handler
+directly: with no dependency to close, the two exit stacks and the exception wrapper FastAPI's
+generic request wrapper opens for every request have nothing to do (docs/performance-log.md
+measures the saving). Its base, :class:`HeadServingRoute` (also under /health and
 /ready), answers HEAD wherever GET is answered (RFC 9110; the server leaves the body out), and a
 method the path does not serve with 405 and an ``Allow`` listing every method the path serves,
 not only those of the route Starlette's router happened to match first.
@@ -131,6 +134,15 @@ class ContractAPIRoute(HeadServingRoute):
     def get_route_handler(self) -> Handler:
         handler: Handler = self.endpoint
         return handler
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in self.serves:
+            await super().handle(scope, receive, send)
+            return
+        # An error the route's table does not map propagates to Starlette's error layers, as it
+        # would from FastAPI's wrapper: a 500, logged once by the observing middleware.
+        response = await self.endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def register_routes(app: FastAPI, routes: Iterable[ContractRoute]) -> None:
