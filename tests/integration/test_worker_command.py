@@ -188,6 +188,10 @@ async def test_one_port_serves_the_metrics_of_every_worker_process(
     schema, pool, queue_name, amqp_channel, tmp_path
 ):
     store = PostgresPessoaStore(pool)
+    # The queues exist before anything is published, as `pessoas migrate` leaves them in service: a
+    # worker declares them only when its consumer starts, which may come after its process logs
+    # that it is ready, and a message published to a queue not yet declared is dropped.
+    await declare_queues(amqp_channel, queue_name)
     port = free_port()
     env = service_env(schema, queue_name, reconcile_interval=NO_RECONCILER, metrics_port=str(port))
     async with running_worker(env, tmp_path / "worker.log", processes=2) as worker:
