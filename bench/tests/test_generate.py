@@ -63,7 +63,8 @@ def test_nascimento_ranges_include_unreal_dates(payloads: list[dict]) -> None:
     assert {y for y, _, _ in parts} == set(range(1940, 2021))
     assert {m for _, m, _ in parts} == set(range(1, 14))
     assert {d for _, _, d in parts} == set(range(1, 30))
-    invalid = Counter(orjson.dumps(p["nascimento"]) for p in payloads if p["nascimento"] not in valid)
+    valid_set = set(valid)  # a set: a membership test in the 30,000-item list took 20 s
+    invalid = Counter(orjson.dumps(p["nascimento"]) for p in payloads if p["nascimento"] not in valid_set)
     assert set(invalid) == {b'"12-12-2000"', b"null", b"10", b'"?!?!?"'}
 
 
