@@ -108,6 +108,12 @@ async def redis_client() -> AsyncIterator[redis.Redis]:
         await client.aclose()
 
 
+async def keys_under(client: redis.Redis, prefix: str) -> list[bytes]:
+    """Every key under ``prefix``. The shared Redis may hold a stack's 100,000 keys beside the tests'
+    few: SCAN's default of 10 keys a call would take 10,000 round trips to walk them."""
+    return [key async for key in client.scan_iter(match=f"{prefix}*", count=10_000)]
+
+
 @pytest.fixture
 async def redis_prefix(redis_client: redis.Redis) -> AsyncIterator[str]:
     """A key prefix no other test (or concurrent run) uses; its keys are deleted afterwards."""
@@ -115,7 +121,7 @@ async def redis_prefix(redis_client: redis.Redis) -> AsyncIterator[str]:
     try:
         yield prefix
     finally:
-        keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*", count=1000)]
+        keys = await keys_under(redis_client, prefix)
         if keys:
             await redis_client.delete(*keys)
 
@@ -131,7 +137,7 @@ async def forget_prefix(client: redis.Redis, prefix: str) -> int:
 
     The shared Redis serves others too, so this is the test's FLUSHALL, scoped to its own keys.
     """
-    keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
+    keys = await keys_under(client, prefix)
     if keys:
         await client.delete(*keys)
     return len(keys)

@@ -21,7 +21,7 @@ from pessoas.domain.errors import StorageUnavailable
 from pessoas.settings import Settings
 from tests.contracts.cache_contract import CacheContract
 from tests.contracts.pessoas_factory import make_pessoa
-from tests.integration.conftest import REDIS_URL, forget_prefix
+from tests.integration.conftest import REDIS_URL, forget_prefix, keys_under
 from tests.integration.cuttable_proxy import CuttableProxy
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ async def test_remembering_nothing_writes_nothing(
     cache: RedisPessoaCache, redis_client: redis.Redis, redis_prefix: str
 ):
     await cache.remember([])
-    assert [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")] == []
+    assert await keys_under(redis_client, redis_prefix) == []
 
 
 async def test_a_redis_that_lost_everything_is_a_cache_that_holds_nothing(
@@ -81,7 +81,7 @@ async def test_keys_live_under_the_prefix_and_do_not_expire_by_default(
 ):
     pessoa = make_pessoa(apelido="chave:com*glob?")
     await cache.remember([pessoa])
-    keys = sorted([k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")])
+    keys = sorted([k.decode() for k in await keys_under(redis_client, redis_prefix)])
     tagged = tagged_prefix(redis_prefix)
     assert tagged == f"{redis_prefix}{{{redis_prefix}}}"
     assert keys == [f"{tagged}apelido:chave:com*glob?", f"{tagged}pessoa:{pessoa.id}"]
@@ -139,7 +139,7 @@ async def test_every_key_of_one_remember_is_in_one_cluster_slot(
     from redis.crc import key_slot
 
     await cache.remember([make_pessoa(apelido=a) for a in ("simples", "{chaves}", "a}b{c", "}{", "ação")])
-    keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    keys = await keys_under(redis_client, redis_prefix)
     assert len(keys) == 2 * 5  # apelido and pessoa of each
     assert len({key_slot(key) for key in keys}) == 1
     # Without the tag they would spread over the slots, and the MSET would be refused.
