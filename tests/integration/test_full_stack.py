@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from pessoas.container import build_container
 from pessoas.entrypoints.http.app import create_app
 from pessoas.settings import Settings
 from tests.contracts.queue_contract import QueueContract
-from tests.integration.conftest import REDIS_URL, forget_prefix, wait_for
+from tests.integration.conftest import REDIS_URL, forget_prefix, keys_under, wait_for
 from tests.integration.cuttable_proxy import CuttableProxy
 from tests.integration.processes import running_api, service_env
 from tests.integration.processes import running_worker as running_worker_process
@@ -72,12 +73,18 @@ def settings(schema: str, redis_prefix: str, queue_name: str, pool) -> Settings:
 @contextlib.asynccontextmanager
 async def instance(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(build_container(settings))
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as client:
-            # Ready as soon as PostgreSQL answers: nothing to restore, whatever Redis holds.
-            assert (await client.get("/ready")).status_code == 200
-            yield client
+    try:
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://pessoas") as client:
+                # Ready as soon as PostgreSQL answers: nothing to restore, whatever Redis holds.
+                assert (await client.get("/ready")).status_code == 200
+                yield client
+    except TimeoutError:
+        # A start-up or shutdown that hangs: show where every task of the loop waits.
+        for task in asyncio.all_tasks():
+            task.print_stack(file=sys.stderr)
+        raise
 
 
 @contextlib.asynccontextmanager
@@ -197,7 +204,7 @@ async def test_a_201_is_never_followed_by_a_404_when_redis_loses_everything(
     created = await create_many([api1, api2], [dict(BODY, apelido=f"perdida{n}") for n in range(40)])
 
     async def all_remembered() -> bool:  # the cache is told after the 201, in the background
-        keys = [key async for key in redis_client.scan_iter(match=f"{settings.redis_prefix}*")]
+        keys = await keys_under(redis_client, settings.redis_prefix)
         return len(keys) == 2 * len(created)
 
     await wait_for(all_remembered, 5, "the cache told of every creation")
@@ -293,7 +300,7 @@ async def test_the_api_and_worker_processes_keep_every_promise(
             await amqp_channel.queue_purge(QueueNames.of(queue_name).canonical)
 
             async def all_remembered() -> bool:
-                keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
+                keys = await keys_under(redis_client, redis_prefix)
                 return len(keys) == 2 * len(created)
 
             await wait_for(all_remembered, 5, "the cache told of every creation")
