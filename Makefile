@@ -35,13 +35,16 @@ $(VENV)/.set-%: requirements/%.txt pyproject.toml | $(UV)
 run: $(VENV)/.set-base
 	$(BIN)/pessoas serve
 
-## test: the lock, lint, types, import layers, then every test suite (integration needs the local services),
-## a short fault smoke on the stack (takes the machine lock itself), and branch coverage:
-## domain/ and application/ must stay at 100% of their branches
+## test: the lock, lint, types, import layers; then a short fault smoke on the stack, alone (it takes the
+## machine lock itself); then every other suite over TEST_WORKERS processes (integration needs the local
+## services), and branch coverage: domain/ and application/ must stay at 100% of their branches.
+## Most tests wait on processes and sockets rather than compute, so more workers than cores pay off.
 COVERED_FULLY := src/pessoas/domain/*,src/pessoas/application/*
+TEST_WORKERS ?= 3
 
 test: check
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -m fault_smoke tests/faults
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not faults and not fault_smoke" --durations=15 --cov --cov-report=term
 	$(BIN)/coverage report --include='$(COVERED_FULLY)' --fail-under=100
 
 ## mutation: mutmut over domain/, application/ and the PostgreSQL adapter's query building; fails on a
