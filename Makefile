@@ -36,15 +36,19 @@ run: $(VENV)/.set-base
 	$(BIN)/pessoas serve
 
 ## test: the lock, lint, types, import layers; then a short fault smoke on the stack, alone (it takes the
-## machine lock itself); then every other suite over TEST_WORKERS processes (integration needs the local
-## services), and branch coverage: domain/ and application/ must stay at 100% of their branches.
+## machine lock itself); the tests that count on PostgreSQL's transaction horizon, alone too (another
+## process's open transaction holds it back); then every other suite over TEST_WORKERS processes
+## (integration needs the local services), and branch coverage: domain/ and application/ must stay at
+## 100% of their branches.
 ## Most tests wait on processes and sockets rather than compute, so more workers than cores pay off.
 COVERED_FULLY := src/pessoas/domain/*,src/pessoas/application/*
 TEST_WORKERS ?= 3
 
 test: check
 	$(BIN)/pytest -m fault_smoke tests/faults
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "not faults and not fault_smoke" --durations=15 --cov --cov-report=term
+	$(BIN)/pytest -m pg_horizon --cov --cov-report=
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not faults and not fault_smoke and not pg_horizon" --durations=15 \
+		--cov --cov-append --cov-report=term
 	$(BIN)/coverage report --include='$(COVERED_FULLY)' --fail-under=100
 
 ## mutation: mutmut over domain/, application/ and the PostgreSQL adapter's query building; fails on a

@@ -186,6 +186,7 @@ async def test_an_id_indexed_before_its_commit_is_not_searchable_until_indexed_a
 # --- the reconciler: what an announcement missed ---
 
 
+@pytest.mark.pg_horizon
 async def test_the_first_reconciler_pass_indexes_every_stored_row(
     store: PostgresPessoaStore, search_index: PostgresSearchIndex, pool: AsyncConnectionPool
 ):
@@ -200,6 +201,7 @@ async def test_the_first_reconciler_pass_indexes_every_stored_row(
     assert await search_index.index_missing() == 0
 
 
+@pytest.mark.pg_horizon
 async def test_rows_whose_announcement_was_lost_are_indexed_within_three_passes(
     store: PostgresPessoaStore, search_index: PostgresSearchIndex, pool: AsyncConnectionPool
 ):
@@ -215,6 +217,7 @@ async def test_rows_whose_announcement_was_lost_are_indexed_within_three_passes(
     assert await search_index.index_missing() == 0
 
 
+@pytest.mark.pg_horizon
 async def test_a_pass_leaves_its_grace_to_the_announcement(
     store: PostgresPessoaStore, search_index: PostgresSearchIndex, pool: AsyncConnectionPool
 ):
@@ -229,6 +232,7 @@ async def test_a_pass_leaves_its_grace_to_the_announcement(
     assert await store.search("anunciada", 50) == [announced]
 
 
+@pytest.mark.pg_horizon
 async def test_a_row_whose_transaction_is_open_during_a_pass_is_found_after_its_commit(
     store: PostgresPessoaStore, search_index: PostgresSearchIndex, schema: str
 ):
@@ -248,6 +252,7 @@ async def test_a_row_whose_transaction_is_open_during_a_pass_is_found_after_its_
     assert await _passes_until_found(search_index, store, [late], passes=3) <= 3
 
 
+@pytest.mark.pg_horizon
 async def test_a_row_open_during_the_very_first_pass_is_found_after_its_commit(
     store: PostgresPessoaStore, search_index: PostgresSearchIndex, schema: str
 ):
@@ -259,6 +264,7 @@ async def test_a_row_open_during_the_very_first_pass_is_found_after_its_commit(
     assert await _passes_until_found(search_index, store, [late], passes=3) <= 3
 
 
+@pytest.mark.pg_horizon
 async def test_two_reconcilers_at_once_index_everything_once(
     store: PostgresPessoaStore, pool: AsyncConnectionPool
 ):
@@ -434,6 +440,7 @@ _OLD_SCHEMA = (
 )
 
 
+@pytest.mark.pg_horizon
 async def test_a_database_of_the_previous_schema_keeps_its_rows_and_they_become_searchable(
     database_url: str,
 ):
@@ -512,6 +519,7 @@ _SPLIT_SCHEMA_WITHOUT_FIELDS = (
 )
 
 
+@pytest.mark.pg_horizon
 async def test_a_search_table_of_an_older_shape_is_rebuilt_and_refilled_by_the_reconciler(
     database_url: str,
 ):

@@ -132,6 +132,7 @@ def test_postgres_reset_empties_only_the_pessoas_table() -> None:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@pytest.mark.pg_horizon
 def test_postgres_reset_empties_the_search_index_with_the_record() -> None:
     # The record and its search index go together. `make bench` resets the stack before each run:
     # search rows left behind would pile up in the trigram index from run to run.

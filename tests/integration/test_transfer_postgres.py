@@ -98,6 +98,7 @@ async def test_an_import_into_postgres_reports_invalid_lines_and_conflicts(tmp_p
     assert await store.get(uuid.UUID(str(fresh[1]["id"]))) is None
 
 
+@pytest.mark.pg_horizon
 async def test_a_running_reconciler_finds_imported_pessoas_whose_indexing_was_lost(
     tmp_path: Path, store, pool
 ):
