@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PESSOAS_"
@@ -102,6 +102,11 @@ class Settings(BaseSettings):
         "primary (following a failover) and redis_url only gives the database, user and password",
     )
     redis_sentinel_master: str = Field(default="mymaster", description="the Sentinels' name of the primary")
+    redis_sentinel_password: SecretStr | None = Field(
+        default=None,
+        description="password of the Sentinels themselves (their requirepass); the Redis servers' "
+        "own password is redis_url's",
+    )
     redis_ttl_seconds: int | None = Field(
         default=None,
         ge=1,

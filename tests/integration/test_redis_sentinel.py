@@ -65,8 +65,12 @@ class SentinelSet:
         process.wait(timeout=10)
 
 
-@pytest.fixture
-def sentinel_set(tmp_path: Path) -> Iterator[SentinelSet]:
+SENTINEL_PASSWORD = "sentinel-secret"
+
+
+@contextlib.contextmanager
+def running_sentinel_set(tmp_path: Path, sentinel_password: str | None = None) -> Iterator[SentinelSet]:
+    """A primary, its replica and one Sentinel; the Sentinel with a password of its own if given."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("redis-server is not installed (.ci/run installs it)", pytrace=False)
@@ -78,6 +82,7 @@ def sentinel_set(tmp_path: Path) -> Iterator[SentinelSet]:
         f"sentinel monitor {MASTER_NAME} 127.0.0.1 {primary} 1\n"
         f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
         f"sentinel failover-timeout {MASTER_NAME} 5000\n"
+        + (f"requirepass {sentinel_password}\n" if sentinel_password else "")
     )
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("primary", "replica", "sentinel")}
@@ -98,8 +103,9 @@ def sentinel_set(tmp_path: Path) -> Iterator[SentinelSet]:
             "the replica follows the primary",
         )
         processes["sentinel"] = subprocess.Popen([server, str(config), "--sentinel"], stdout=logs["sentinel"])
+        asked = sync_redis.Redis(port=sentinel, password=sentinel_password)
         wait_for(
-            lambda: int(sync_redis.Redis(port=sentinel).sentinel_master(MASTER_NAME)["num-slaves"]) == 1,
+            lambda: int(asked.sentinel_master(MASTER_NAME)["num-slaves"]) == 1,
             20,
             "the Sentinel sees the replica",
         )
@@ -111,6 +117,12 @@ def sentinel_set(tmp_path: Path) -> Iterator[SentinelSet]:
                 process.wait(timeout=10)
         for log in logs.values():
             log.close()
+
+
+@pytest.fixture
+def sentinel_set(tmp_path: Path) -> Iterator[SentinelSet]:
+    with running_sentinel_set(tmp_path) as started:
+        yield started
 
 
 def sentinel_settings(sentinels: str, **overrides: object) -> Settings:
@@ -186,3 +198,22 @@ async def _a_read_only_replica_refuses_writes_as_storage_unavailable(
         assert await cache.holds_apelido(replicated.apelido) is True
     finally:
         await client.aclose()
+
+
+async def test_sentinels_with_a_password_of_their_own_are_asked_with_it(tmp_path: Path):
+    with running_sentinel_set(tmp_path, sentinel_password=SENTINEL_PASSWORD) as sentinels:
+        address = f"127.0.0.1:{sentinels.sentinel_port}"
+        pessoa = make_pessoa(apelido="com-senha")
+        # Without the Sentinels' password, no primary is named: the cache misses, nothing more.
+        unnamed = RedisCache(settings=sentinel_settings(address))
+        try:
+            with pytest.raises(StorageUnavailable):
+                await unnamed.cache().remember([pessoa])
+        finally:
+            await unnamed.client().aclose(close_connection_pool=True)
+        group = RedisCache(settings=sentinel_settings(address, redis_sentinel_password=SENTINEL_PASSWORD))
+        try:
+            await group.cache().remember([pessoa])
+            assert await group.cache().get(pessoa.id) == pessoa
+        finally:
+            await group.client().aclose(close_connection_pool=True)

@@ -3,7 +3,8 @@
 Two ways to reach Redis: ``PESSOAS_REDIS_URL`` alone names the server; with
 ``PESSOAS_REDIS_SENTINELS`` the Sentinels name the current primary, asked again on every new
 connection, so the process follows a failover without a restart (the URL then only gives the
-database number and credentials).
+database number and credentials; Sentinels with a password of their own are asked with
+``PESSOAS_REDIS_SENTINEL_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -75,9 +76,14 @@ def build_client(settings: Settings) -> redis.Redis:
 
     parsed: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
     credentials = {key: parsed[key] for key in ("db", "username", "password") if parsed.get(key) is not None}
+    sentinel_kwargs: dict[str, Any] = {
+        "socket_timeout": _CONNECT_WAIT,
+        "socket_connect_timeout": _CONNECT_WAIT,
+    }
+    if settings.redis_sentinel_password is not None:
+        sentinel_kwargs["password"] = settings.redis_sentinel_password.get_secret_value()
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
-        parse_sentinels(settings.redis_sentinels),
-        sentinel_kwargs={"socket_timeout": _CONNECT_WAIT, "socket_connect_timeout": _CONNECT_WAIT},
+        parse_sentinels(settings.redis_sentinels), sentinel_kwargs=sentinel_kwargs
     )
     client: redis.Redis = sentinel.master_for(
         settings.redis_sentinel_master,
