@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,14 +18,9 @@ import httpx
 
 from tests.integration.conftest import wait_for
 from tests.integration.rabbitmq_fixtures import AMQP_URL
+from tests.ports import free_port
 
 PESSOAS = Path(sys.executable).with_name("pessoas")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def service_env(schema: str, queue_name: str, **settings: str) -> dict[str, str]:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -30,16 +29,11 @@ from pessoas.domain.errors import StorageUnavailable
 from pessoas.domain.model import Pessoa
 from pessoas.settings import Settings
 from tests.contracts.pessoas_factory import make_pessoa
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
 MASTER_NAME = "pessoas-test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

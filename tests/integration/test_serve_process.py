@@ -12,8 +12,9 @@ import orjson
 import pytest
 
 from tests.integration.conftest import REDIS_URL
-from tests.integration.processes import PESSOAS, free_port
+from tests.integration.processes import PESSOAS
 from tests.integration.rabbitmq_fixtures import AMQP_URL, queue_name
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

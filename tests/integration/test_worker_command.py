@@ -23,7 +23,7 @@ from pessoas.adapters.rabbitmq_queue import RabbitmqIndexQueue
 from pessoas.adapters.rabbitmq_topology import declare_queues
 from pessoas.domain.model import Pessoa
 from tests.integration.conftest import wait_for
-from tests.integration.processes import WorkerProcess, free_port, running_worker, service_env
+from tests.integration.processes import WorkerProcess, running_worker, service_env
 from tests.integration.rabbitmq_fixtures import (
     AMQP_URL,
     amqp_channel,
@@ -34,6 +34,7 @@ from tests.integration.rabbitmq_fixtures import (
     queue_name,
     wait_for_depth,
 )
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -204,8 +205,10 @@ async def test_one_port_serves_the_metrics_of_every_worker_process(
         await wait_for(lambda: searchable(store, pessoas), 10, "the published pessoas searchable")
 
         async def counted() -> bool:
-            text = await _metrics(port)
-            return 'pessoas_worker_messages_total{outcome="indexed"} 20.0' in text
+            with contextlib.suppress(httpx.TransportError):  # the exposition process may start late
+                text = await _metrics(port)
+                return 'pessoas_worker_messages_total{outcome="indexed"} 20.0' in text
+            return False
 
         await wait_for(counted, 10, "the messages of both processes counted on one port")
         text = await _metrics(port)
