@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 import psycopg
 import pytest
+from bench import generate
 
 from tests.faults import backups, machine
 
@@ -44,8 +45,10 @@ def _stored_ids() -> set[str]:
 @pytest.fixture(scope="module")
 def load_data() -> None:
     """bench.load's seeded input files, generated as `make bench` does on its first run."""
-    if not (machine.ROOT / "bench" / "data" / "payloads.jsonl").exists():
-        subprocess.run([sys.executable, "-m", "bench.generate"], cwd=machine.ROOT, check=True, timeout=300)
+    if not all(
+        (generate.DEFAULT_DIR / name).exists() for name in (generate.PAYLOADS_FILE, generate.TERMS_FILE)
+    ):
+        generate.main([])
 
 
 @pytest.mark.usefixtures("load_data")
