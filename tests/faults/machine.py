@@ -338,6 +338,23 @@ def rabbitmq_start() -> float:
     return wait_until("RabbitMQ", rabbitmq_up, 180)
 
 
+def wait_for_ready_messages(queue: str | None = None, timeout: float = 30.0) -> int:
+    """Waits until the worker's queue holds messages ready for delivery; returns how many.
+
+    A paused worker's consumers have taken the queue's first messages already (up to their
+    prefetch): only what arrives past that waits on the queue, where a purge reaches it.
+    """
+    name = queue or QUEUE
+    deadline = time.monotonic() + timeout
+    with kombu.Connection(AMQP_URL, connect_timeout=10) as connection:
+        while True:
+            _, ready, _ = connection.default_channel.queue_declare(name, passive=True)
+            if ready > 0 or time.monotonic() >= deadline:
+                log(f"queue {name}: {ready} messages ready")
+                return int(ready)
+            time.sleep(0.2)
+
+
 def purge_queue(queue: str | None = None) -> int:
     """Purges the worker's queue on the stack's RabbitMQ; returns how many messages it dropped.
 
