@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         description="password of the Sentinels themselves (their requirepass); the Redis servers' "
         "own password is redis_url's",
     )
+    near_cache_max: int = Field(
+        default=20_000,
+        ge=0,
+        description="pessoas each process keeps in its own memory in front of the shared cache, the "
+        "least recently used forgotten first (0: none); a pessoa never changes, so no copy goes stale; "
+        "without Redis, the bound of the in-memory cache",
+    )
     redis_ttl_seconds: int | None = Field(
         default=None,
         ge=1,

@@ -15,6 +15,8 @@ import pytest
 import redis.asyncio as redis
 from redis.asyncio.connection import Connection
 
+from pessoas.adapters.memory_cache import InMemoryPessoaCache
+from pessoas.adapters.near_cache import NearFirstCache
 from pessoas.adapters.redis_cache import RedisPessoaCache, tagged_prefix
 from pessoas.container.redis import build_client
 from pessoas.domain.errors import StorageUnavailable
@@ -278,3 +280,29 @@ async def test_a_burst_on_a_cold_pool_is_served_while_the_event_loop_is_held(red
         assert outcomes[1:] == [True] + [False] * 149, {repr(o) for o in outcomes[1:] if o is not False}
     finally:
         await client.aclose(close_connection_pool=True)
+
+
+class TestNearCacheBeforeRedis(CacheContract):
+    """The near cache in front of the real Redis, as the composition root builds it."""
+
+    @pytest.fixture
+    def cache(self, cache: RedisPessoaCache) -> NearFirstCache:
+        return NearFirstCache(near=InMemoryPessoaCache(max_pessoas=100), far=cache)
+
+
+async def test_with_a_near_cache_another_instance_still_reads_through_redis(redis_prefix: str):
+    clients = [_service_client() for _ in range(2)]
+    try:
+        writer, reader = (
+            NearFirstCache(
+                near=InMemoryPessoaCache(max_pessoas=100), far=RedisPessoaCache(client, redis_prefix)
+            )
+            for client in clients
+        )
+        pessoa = make_pessoa()
+        await writer.remember([pessoa])
+        assert await reader.get(pessoa.id) == pessoa
+        assert await reader.holds_apelido(pessoa.apelido) is True
+    finally:
+        for client in clients:
+            await client.aclose(close_connection_pool=True)

@@ -97,7 +97,7 @@ def test_serve_logs_json_lines_and_serves_metrics_on_its_own_port(schema, redis_
     assert start["address"] == f"http://127.0.0.1:{port}"
     assert start["adapters"] == {
         "storage": "postgresql",
-        "cache": "redis",
+        "cache": "redis, behind 20000 pessoas in process memory",
         "queue": "rabbitmq",
         "metrics": "prometheus",
     }

@@ -49,7 +49,7 @@ def container():
     return Container(
         settings=settings,
         storage=MemoryStorage(),
-        cache=MemoryCache(),
+        cache=MemoryCache(settings=settings),
         queue=RabbitmqQueue(settings=settings),
     )
 

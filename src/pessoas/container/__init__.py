@@ -124,10 +124,18 @@ def describe_adapters(settings: Settings) -> dict[str, str]:
         return {"storage": embedded, "cache": embedded, "queue": embedded, "metrics": _metrics(settings)}
     return {
         "storage": "postgresql" if settings.chosen_storage == "postgres" else "memory",
-        "cache": "redis" if settings.redis_url else "memory",
+        "cache": _cache(settings),
         "queue": "rabbitmq" if settings.amqp_url else "direct (no broker)",
         "metrics": _metrics(settings),
     }
+
+
+def _cache(settings: Settings) -> str:
+    if not settings.redis_url:
+        return "memory"
+    if settings.near_cache_max:
+        return f"redis, behind {settings.near_cache_max} pessoas in process memory"
+    return "redis"
 
 
 def _metrics(settings: Settings) -> str:
@@ -171,7 +179,7 @@ def _cache_group(settings: Settings) -> containers.Container:
         from pessoas.container.redis import RedisCache
 
         return RedisCache(settings=settings)
-    return MemoryCache()
+    return MemoryCache(settings=settings)
 
 
 def _queue_group(settings: Settings, storage: containers.Container) -> containers.Container:

@@ -8,6 +8,7 @@ from pessoas.adapters.memory_setup import nothing_to_prepare
 from pessoas.adapters.memory_store import InMemoryPessoaStore
 from pessoas.application.use_cases import ReconcileIndex
 from pessoas.ports.repository import SearchIndex
+from pessoas.settings import Settings
 
 
 async def reconcile_once(index: SearchIndex) -> None:
@@ -22,8 +23,15 @@ class MemoryStorage(containers.DeclarativeContainer):
     prepare = providers.Callable(nothing_to_prepare)
 
 
+def _bound(near_cache_max: int) -> int | None:
+    return near_cache_max or None
+
+
 class MemoryCache(containers.DeclarativeContainer):
-    cache = providers.Singleton(InMemoryPessoaCache)
+    settings = providers.Dependency(instance_of=Settings)
+    cache = providers.Singleton(
+        InMemoryPessoaCache, max_pessoas=providers.Callable(_bound, settings.provided.near_cache_max)
+    )
 
 
 class DirectQueue(containers.DeclarativeContainer):

@@ -18,6 +18,8 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 
+from pessoas.adapters.memory_cache import InMemoryPessoaCache
+from pessoas.adapters.near_cache import NearFirstCache
 from pessoas.adapters.redis_cache import RedisPessoaCache
 from pessoas.adapters.redis_pool import WaitingConnectionPool
 from pessoas.settings import Settings
@@ -105,6 +107,10 @@ async def _close_client(client: redis.Redis) -> AsyncIterator[redis.Redis]:
         await client.aclose(close_connection_pool=True)
 
 
+def _near_or_shared(near_cache_max: int) -> str:
+    return "near" if near_cache_max > 0 else "shared"
+
+
 class RedisCache(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -112,9 +118,19 @@ class RedisCache(containers.DeclarativeContainer):
     # Lifecycle only, for the same reason as PostgresStorage.pool_lifecycle.
     client_lifecycle = providers.Resource(_close_client, client)
 
-    cache = providers.Singleton(
+    shared = providers.Singleton(
         RedisPessoaCache,
         client=client,
         prefix=settings.provided.redis_prefix,
         pessoa_ttl_seconds=settings.provided.redis_ttl_seconds,
+    )
+    # A read answered from the process's own memory costs no round trip (adapters/near_cache.py).
+    cache = providers.Selector(
+        providers.Callable(_near_or_shared, settings.provided.near_cache_max),
+        near=providers.Singleton(
+            NearFirstCache,
+            near=providers.Singleton(InMemoryPessoaCache, max_pessoas=settings.provided.near_cache_max),
+            far=shared,
+        ),
+        shared=shared,
     )
