@@ -1,10 +1,16 @@
-"""A cache in the process's own memory in front of the shared cache: most reads skip the network.
+"""A cache in the process's own memory in front of the shared cache: what it holds skips the network.
 
 A pessoa never changes once committed, so a copy kept in this process never goes stale, and
 neither does "this apelido is taken". The near cache answers what it holds without a round trip;
 what it does not hold is asked of the far cache (Redis), and a pessoa found there is kept near
 too. What is remembered goes to both: a creation's own instance then answers the read by id that
 usually follows a 201 from memory, and the other instances from Redis.
+
+It stands in for the two-tier layer a caching library would bring: the tiers here are the
+service's own cache port, so the in-memory twin and the Redis adapter serve as they are, and a
+library's serializers and key schemes would only add work. It stays because it measured as a
+saving of the APIs' CPU, interleaved with and without it at the reference load
+(docs/performance-log.md, "the near cache").
 
 The near cache only ever adds hits: a miss, or a far cache that fails, ends as it would without
 it (the use cases fall back to storage). Its size bounds the memory it takes (``InMemoryPessoaCache``
