@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         ge=0,
         description="pessoas each process keeps in its own memory in front of the shared cache, the "
         "least recently used forgotten first (0: none); a pessoa never changes, so no copy goes stale; "
-        "without Redis, the bound of the in-memory cache",
+        "without Redis, the bound of the in-memory cache (0: unbounded)",
     )
     redis_ttl_seconds: int | None = Field(
         default=None,

@@ -338,32 +338,24 @@ def rabbitmq_start() -> float:
     return wait_until("RabbitMQ", rabbitmq_up, 180)
 
 
-def wait_for_ready_messages(queue: str | None = None, timeout: float = 30.0) -> int:
-    """Waits until the worker's queue holds messages ready for delivery; returns how many.
-
-    A paused worker's consumers have taken the queue's first messages already (up to their
-    prefetch): only what arrives past that waits on the queue, where a purge reaches it.
-    """
-    name = queue or QUEUE
-    deadline = time.monotonic() + timeout
-    with kombu.Connection(AMQP_URL, connect_timeout=10) as connection:
-        while True:
-            _, ready, _ = connection.default_channel.queue_declare(name, passive=True)
-            if ready > 0 or time.monotonic() >= deadline:
-                log(f"queue {name}: {ready} messages ready")
-                return int(ready)
-            time.sleep(0.2)
-
-
-def purge_queue(queue: str | None = None) -> int:
+def purge_queue(queue: str | None = None, wait_for_messages: float = 30.0) -> int:
     """Purges the worker's queue on the stack's RabbitMQ; returns how many messages it dropped.
 
-    Only the messages ready on the queue: those a worker holds unacknowledged are not touched.
+    Only the messages ready on the queue: those a worker holds unacknowledged are not touched. A
+    paused worker's consumers have taken the queue's first messages already (up to their
+    prefetch), so it first waits up to ``wait_for_messages`` seconds for some to be ready.
     """
     name = queue or QUEUE
+    deadline = time.monotonic() + wait_for_messages
     with kombu.Connection(AMQP_URL, connect_timeout=10) as connection:
-        purged = int(connection.default_channel.queue_purge(name) or 0)
-    log(f"queue {name}: {purged} messages purged")
+        channel = connection.default_channel
+        while True:
+            _, ready, _ = channel.queue_declare(name, passive=True)
+            if ready > 0 or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        purged = int(channel.queue_purge(name) or 0)
+    log(f"queue {name}: {ready} messages ready, {purged} purged")
     return purged
 
 
