@@ -79,6 +79,48 @@ async def test_the_background_loop_keeps_checking_and_survives_a_broken_probe():
     await probe.stop()  # stopping twice is harmless
 
 
+class CancellationSwallowingStore(InMemoryPessoaStore):
+    """A probe that loses the first cancellation it receives and answers anyway, as Python 3.11's
+    ``asyncio.wait_for`` does when what it waits for completes at the moment it is cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.probing = asyncio.Event()
+        self.swallowed = 0
+
+    async def check(self) -> None:
+        self.probing.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            if self.swallowed:
+                raise
+            self.swallowed += 1
+
+
+async def test_stop_ends_the_loop_even_when_a_probe_loses_the_cancellation():
+    store = CancellationSwallowingStore()
+    probe = Readiness(store, interval=0.05)
+    probe.start()
+    await store.probing.wait()
+    # A shutdown must not wait on the loop for ever (the server's lifespan would time out).
+    stopping = asyncio.create_task(probe.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5)
+    assert stopping in done, "stop() still waiting for the loop after 5 s"
+    assert store.swallowed == 1
+
+
+async def test_stop_passes_on_its_own_cancellation():
+    probe = Readiness(SlowStore(), interval=0.05)
+    probe.start()
+    await asyncio.sleep(0.01)
+    stopping = asyncio.create_task(probe.stop())
+    await asyncio.sleep(0)
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+
+
 @pytest.mark.parametrize("interval", [0.01])
 async def test_the_loop_follows_a_change_within_an_interval(interval):
     store = DownStore()

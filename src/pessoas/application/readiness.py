@@ -12,7 +12,6 @@ either way shows within one interval (plus the probe's timeout).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ class Readiness:
         self._interval = interval
         self._probe_timeout = probe_timeout
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.state = _NOT_CHECKED
 
     async def refresh(self) -> ReadinessState:
@@ -76,17 +76,28 @@ class Readiness:
     def start(self) -> None:
         """Checks now and then every interval, in the background, until :meth:`stop`."""
         if self._task is None or self._task.done():
+            self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Ends the loop and returns once it has ended.
+
+        The loop is cancelled, and also told to stop: on Python 3.11 a cancellation can be lost
+        inside a probe (``asyncio.wait_for`` drops it when what it waits for completes at the same
+        moment, and the PostgreSQL pool waits for a connection that way), and the loop would then
+        run on while this waited for it. Told, it ends at its next turn whatever became of the
+        cancellation.
+        """
         task, self._task = self._task, None
         if task is not None:
+            self._stopping = True
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Waited for, not awaited: its cancellation is not raised here, and one of this
+            # caller's own is not mistaken for it.
+            await asyncio.wait({task})
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.refresh()
             except Exception:
