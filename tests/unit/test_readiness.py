@@ -119,6 +119,7 @@ async def test_stop_passes_on_its_own_cancellation():
     stopping.cancel()
     with pytest.raises(asyncio.CancelledError):
         await stopping
+    await probe.stop()  # a later stop() still waits for the loop to end
 
 
 @pytest.mark.parametrize("interval", [0.01])

@@ -88,13 +88,14 @@ class Readiness:
         run on while this waited for it. Told, it ends at its next turn whatever became of the
         cancellation.
         """
-        task, self._task = self._task, None
+        task = self._task
         if task is not None:
             self._stopping = True
             task.cancel()
             # Waited for, not awaited: its cancellation is not raised here, and one of this
-            # caller's own is not mistaken for it.
+            # caller's own is not mistaken for it (the task is then kept, for a later stop()).
             await asyncio.wait({task})
+            self._task = None
 
     async def _run(self) -> None:
         while not self._stopping:
