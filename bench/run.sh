@@ -32,7 +32,12 @@ esac
 BASE=${BENCH_OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
 
 stack_up=0
+recorder=
 cleanup() {
+    # An interrupted run's CPU recorder would live on, holding the machine lock it inherited.
+    if [[ -n $recorder ]]; then
+        { kill -TERM "$recorder" && wait "$recorder"; } 2>/dev/null || true
+    fi
     if [[ $stack_up == 1 ]]; then
         make --no-print-directory stack-down || echo "bench: make stack-down failed" >&2
     fi
@@ -60,6 +65,7 @@ for ((i = 1; i <= RUNS; i++)); do
     recorder=$!
     "$PY" -m bench.load --out "$out" "$@"
     kill -TERM "$recorder" && wait "$recorder" || echo "bench: the CPU recorder failed" >&2
+    recorder=
     make --no-print-directory stack-down
     stack_up=0
     outs+=("$out")
