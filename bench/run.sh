@@ -33,11 +33,15 @@ BASE=${BENCH_OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
 
 stack_up=0
 recorder=
+# Stops the CPU recorder if one runs; fails when it did not end cleanly.
+stop_recorder() {
+    local pid=$recorder
+    recorder=
+    [[ -z $pid ]] || { kill -TERM "$pid" && wait "$pid"; }
+}
 cleanup() {
-    # An interrupted run's CPU recorder would live on, holding the machine lock it inherited.
-    if [[ -n $recorder ]]; then
-        { kill -TERM "$recorder" && wait "$recorder"; } 2>/dev/null || true
-    fi
+    # An interrupted run's recorder would live on, holding the machine lock it inherited.
+    stop_recorder 2>/dev/null || true
     if [[ $stack_up == 1 ]]; then
         make --no-print-directory stack-down || echo "bench: make stack-down failed" >&2
     fi
@@ -64,8 +68,7 @@ for ((i = 1; i <= RUNS; i++)); do
     "$PY" -m bench.server_cpu record "$out/cpu.json" &
     recorder=$!
     "$PY" -m bench.load --out "$out" "$@"
-    kill -TERM "$recorder" && wait "$recorder" || echo "bench: the CPU recorder failed" >&2
-    recorder=
+    stop_recorder || echo "bench: the CPU recorder failed" >&2
     make --no-print-directory stack-down
     stack_up=0
     outs+=("$out")
